@@ -1,0 +1,3 @@
+"""gatewayd: an SMPP gateway daemon for mobile operators, MVNO resellers and their customers."""
+
+__version__ = "0.1.0"

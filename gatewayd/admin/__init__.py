@@ -1,0 +1,1 @@
+"""The admin console (operators and customers) and the local control API."""

@@ -1,0 +1,92 @@
+"""The local control API: JSON over a Unix socket, for the `gatewayd` CLI on the same host.
+
+Access is the socket's file mode (0600, the daemon's user): whoever can open the socket
+administers the daemon, as with systemctl. It is never exposed on TCP.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from klein import Klein
+from twisted.logger import Logger
+from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource
+
+from gatewayd.errors import GatewayError, ValidationError
+from gatewayd.pipeline.submission import Submissions, SubmitRequest
+from gatewayd.storage.accounts import AccountStore
+from gatewayd.storage.messages import MessageStore
+
+log = Logger()
+
+
+def _json(request: IRequest, code: int, body: Any) -> bytes:
+    request.setResponseCode(code)
+    request.setHeader(b"Content-Type", b"application/json")
+    return json.dumps(body).encode()
+
+
+class ControlApi:
+    app = Klein()
+
+    def __init__(
+        self, accounts: AccountStore, messages: MessageStore, submissions: Submissions
+    ) -> None:
+        self._accounts = accounts
+        self._messages = messages
+        self._submissions = submissions
+
+    def resource(self) -> IResource:
+        return self.app.resource()
+
+    @app.handle_errors(GatewayError)
+    def _gateway_error(self, request: IRequest, failure: Any) -> bytes:
+        error: GatewayError = failure.value
+        return _json(request, error.http_status, {"error": error.message})
+
+    @app.handle_errors(Exception)
+    def _unexpected(self, request: IRequest, failure: Any) -> bytes:
+        log.failure("control request failed: {uri}", failure, uri=request.uri)
+        return _json(request, 500, {"error": "internal error"})
+
+    @app.route("/v1/messages", methods=["POST"])
+    async def submit(self, request: IRequest) -> bytes:
+        body = _read_json(request)
+        account = await self._accounts.account_by_name(_text(body, "account"))
+        ids = await self._submissions.submit(
+            SubmitRequest(
+                account=account,
+                user_id=None,
+                channel="cli",
+                recipients=[_text(body, "to")],
+                text=_text(body, "text"),
+                sender=str(body.get("sender", "")),
+                subject=str(body.get("subject", "")),
+            )
+        )
+        return _json(request, 201, {"message_ids": ids})
+
+    @app.route("/v1/messages/<public_id>", methods=["GET"])
+    async def message(self, request: IRequest, public_id: str) -> bytes:
+        view = await self._messages.message(public_id, None)
+        return _json(request, 200, asdict(view))
+
+
+def _read_json(request: IRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.content.read() if request.content else b"")
+    except ValueError:
+        raise ValidationError("the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ValidationError("the request body must be a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{key!r} is required and must be a string")
+    return value

@@ -1,0 +1,140 @@
+"""The configuration sections. Defaults are written here once; conf/gatewayd.toml documents them
+and a test keeps the two in step."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from gatewayd.config._schema import checked
+
+LogLevel = Literal["debug", "info", "warn", "error", "critical"]
+BindType = Literal["transceiver", "transmitter", "receiver"]
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _not_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
+def _port(value: Any) -> str | None:
+    return None if 1 <= value <= 65535 else "must be a TCP port from 1 to 65535"
+
+
+def _server_endpoints(value: Any) -> str | None:
+    from gatewayd.endpoints import endpoint_error
+
+    for item in value if isinstance(value, tuple) else (value,):
+        reason = endpoint_error(item)
+        if reason:
+            return f"{item!r} is not a valid Twisted server endpoint: {reason}"
+    return None
+
+
+def _database_url(value: Any) -> str | None:
+    if not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", value):
+        return "must start with sqlite:// or postgresql+psycopg://"
+    return None
+
+
+def _system_id(value: Any) -> str | None:
+    return None if 0 < len(value) <= 15 else "must be 1 to 15 characters (SMPP system_id)"
+
+
+def _max_command_length(value: Any) -> str | None:
+    return None if 1024 <= value <= 16 * 1024 * 1024 else "must be from 1024 to 16777216 bytes"
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    format: Literal["text", "json"] = "text"
+    level: LogLevel = "info"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = checked("sqlite:///var/gatewayd.db", check=_database_url)
+    threads: int = checked(0, check=_not_negative)
+    busy_timeout: float = checked(5.0, check=_positive)
+
+
+@dataclass(frozen=True)
+class SmppServerConfig:
+    listen: tuple[str, ...] = checked(("tcp:2775:interface=127.0.0.1",), check=_server_endpoints)
+    system_id: str = checked("gatewayd", check=_system_id)
+    enquire_link_interval: float = checked(30.0, check=_positive)
+    response_timeout: float = checked(30.0, check=_positive)
+    bind_timeout: float = checked(30.0, check=_positive)
+    max_command_length: int = checked(65536, check=_max_command_length)
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    listen: tuple[str, ...] = checked(("tcp:8080:interface=127.0.0.1",), check=_server_endpoints)
+    session_ttl: float = checked(28800.0, check=_positive)
+    secure_cookies: bool = False
+
+
+@dataclass(frozen=True)
+class ControlConfig:
+    socket: str = "var/gatewayd.ctl"
+
+
+@dataclass(frozen=True)
+class ConnectorConfig:
+    host: str
+    system_id: str = checked(check=_system_id)
+    port: int = checked(2775, check=_port)
+    password: str = ""
+    password_file: str = ""
+    system_type: str = ""
+    bind: BindType = "transceiver"
+    enabled: bool = True
+    enquire_link_interval: float = checked(30.0, check=_positive)
+    response_timeout: float = checked(30.0, check=_positive)
+    reconnect_max_delay: float = checked(60.0, check=_positive)
+    max_command_length: int = checked(65536, check=_max_command_length)
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    enabled: bool = False
+    listen: str = checked("tcp:2776:interface=127.0.0.1", check=_server_endpoints)
+    delivery_delay: float = checked(1.0, check=_not_negative)
+    receipt_status: Literal["DELIVRD", "UNDELIV", "EXPIRED", "REJECTD"] = "DELIVRD"
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    default_connector: str = ""
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    enabled: bool = False
+    operator_login: str = "admin"
+    customer_login: str = "demo"
+    customer_account: str = "Demo SARL"
+
+
+def _no_connectors() -> Mapping[str, ConnectorConfig]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Config:
+    logging: LoggingConfig = LoggingConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    smpp_server: SmppServerConfig = SmppServerConfig()
+    admin: AdminConfig = AdminConfig()
+    control: ControlConfig = ControlConfig()
+    connectors: Mapping[str, ConnectorConfig] = field(default_factory=_no_connectors)
+    simulator: SimulatorConfig = SimulatorConfig()
+    routing: RoutingConfig = RoutingConfig()
+    demo: DemoConfig = DemoConfig()

@@ -1,0 +1,133 @@
+"""``gatewayd run``: start-up checks, the reactor loop, signals and systemd notifications."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from sqlalchemy.exc import SQLAlchemyError
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from gatewayd.app import Gateway
+from gatewayd.config import Config, load_config
+from gatewayd.demo import banner, prepare_demo
+from gatewayd.errors import GatewayError
+from gatewayd.logsetup import start_logging
+from gatewayd.sdnotify import Notifier
+from gatewayd.storage.database import create_db_engine, redact
+from gatewayd.storage.migrate import require_current
+
+log = Logger()
+
+
+class DatabaseUnavailable(GatewayError):
+    pass
+
+
+def check_database(config: Config) -> None:
+    """Fail fast: the database answers and its schema is the one this release needs."""
+    engine = create_db_engine(config.database)
+    try:
+        require_current(engine)
+    except SQLAlchemyError as e:
+        reason = str(e.orig if hasattr(e, "orig") and e.orig else e).strip().splitlines()[0]
+        raise DatabaseUnavailable(
+            f"database {redact(config.database.url)} is unreachable: {reason}"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+class Daemon:
+    def __init__(
+        self, path: str, reactor: Any, environ: Mapping[str, str], stdout: TextIO, stderr: TextIO
+    ) -> None:
+        self._path = path
+        self._reactor = reactor
+        self._environ = environ
+        self._stderr = stderr
+        self.config = load_config(path, environ)
+        self._logging = start_logging(self.config.logging, stdout)
+        check_database(self.config)
+        self.gateway = Gateway(self.config, reactor, path)
+        self._notifier = Notifier.from_environ(environ)
+        self._banner = ""
+        self.exit_code = 0
+
+    def run(self) -> int:
+        if self.config.demo.enabled:
+            creds = self.gateway.db.run_sync(
+                "prepare_demo", prepare_demo, self.config.demo, self._reactor.seconds()
+            )
+            self._banner = banner(
+                creds, _console_url(self.config), _first(self.config.smpp_server.listen)
+            )
+        self._reactor.callWhenRunning(self._start)
+        self._reactor.addSystemEventTrigger("before", "shutdown", self._stop)
+        signal.signal(signal.SIGHUP, lambda *_: self._reactor.callFromThread(self.reload))
+        self._reactor.run()
+        return self.exit_code
+
+    def _start(self) -> None:
+        self.gateway.startService()
+        self.gateway.when_ready().addCallbacks(self._ready, self._failed)
+
+    def _ready(self, _: object) -> None:
+        log.info("gatewayd ready")
+        self._notifier.ready("ready")
+        if self._banner:
+            # Straight to the terminal, never through the logger: logs must not hold secrets.
+            print(self._banner, file=self._stderr, flush=True)
+
+    def _failed(self, failure: Failure) -> None:
+        error = failure.value
+        if isinstance(error, Exception) and error.args:
+            error = error.args[0] if hasattr(error.args[0], "getErrorMessage") else error
+        message = error.getErrorMessage() if isinstance(error, Failure) else str(error)
+        log.critical("start-up failed: {reason}", reason=message)
+        print(f"gatewayd: error: {message}", file=self._stderr, flush=True)
+        self.exit_code = 1
+        self._reactor.stop()
+
+    def _stop(self) -> Any:
+        self._notifier.stopping()
+        return self.gateway.stopService() if self.gateway.running else None
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the config; apply what can change live, log what changed."""
+        self._notifier.reloading()
+        try:
+            new = load_config(self._path, self._environ)
+        except GatewayError as e:
+            log.error("reload refused, keeping the running config: {reason}", reason=e.message)
+        else:
+            notes = self.gateway.reload(new)
+            self._logging.set_level(new.logging.level)
+            for note in notes or ["no change"]:
+                log.info("reload: {change}", change=note)
+        self._notifier.ready("ready")
+
+
+def _first(items: tuple[str, ...]) -> str:
+    return items[0] if items else "(disabled)"
+
+
+def _console_url(config: Config) -> str:
+    for description in config.admin.listen:
+        parts = dict(p.partition("=")[::2] for p in description.split(":")[2:])
+        kind, _, rest = description.partition(":")
+        if kind in ("tcp", "ssl"):
+            port = rest.split(":")[0]
+            host = parts.get("interface", "127.0.0.1")
+            if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a URL to print, not a bind
+                host = "127.0.0.1"
+            scheme = "https" if kind == "ssl" else "http"
+            return f"{scheme}://{host}:{port}"
+    return _first(config.admin.listen)
+
+
+def main_run(path: str, reactor: Any, environ: Mapping[str, str]) -> int:
+    return Daemon(path, reactor, environ, sys.stdout, sys.stderr).run()

@@ -1,0 +1,67 @@
+"""One error model for gatewayd, translated once at each edge.
+
+Domain code raises a :class:`GatewayError` subclass; the SMPP layer turns it into a
+``command_status``, the web layer into an HTTP status, the CLI into a one-line message
+and a non-zero exit. Anything else that escapes is a bug: the edges log the traceback
+and answer ``ESME_RSYSERR`` / HTTP 500.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Base class: carries what every edge needs to report the failure."""
+
+    #: SMPP command_status (ESME_RSYSERR by default).
+    smpp_status: int = 0x00000008
+    #: HTTP status for the web console and the APIs.
+    http_status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(GatewayError):
+    """A configuration problem; the message names the file, the key path and the reason."""
+
+    def __init__(self, source: str, path: str, reason: str) -> None:
+        where = f"{source}: {path}" if path else source
+        super().__init__(f"{where}: {reason}")
+        self.source = source
+        self.path = path
+        self.reason = reason
+
+
+class ValidationError(GatewayError):
+    """Bad input from a user or a peer."""
+
+    smpp_status = 0x00000008
+    http_status = 400
+
+    def __init__(self, message: str, *, smpp_status: int | None = None) -> None:
+        super().__init__(message)
+        if smpp_status is not None:
+            self.smpp_status = smpp_status
+
+
+class NotFound(GatewayError):
+    http_status = 404
+
+
+class PermissionDenied(GatewayError):
+    smpp_status = 0x0000000F  # ESME_RINVSYSID is the closest SMPP notion
+    http_status = 403
+
+
+class AuthenticationFailed(GatewayError):
+    smpp_status = 0x0000000E  # ESME_RINVPASWD
+    http_status = 401
+
+
+class Conflict(GatewayError):
+    http_status = 409
+
+
+class SchemaNotCurrent(GatewayError):
+    """The database schema is older (or newer) than this release expects."""

@@ -1,0 +1,1 @@
+"""The message pipeline: accept (persist first), dispatch to connectors, apply receipts."""

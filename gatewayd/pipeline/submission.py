@@ -1,0 +1,97 @@
+"""Accepting a submission from any channel: validate, persist, then answer with the ids."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from gatewayd.errors import ValidationError
+from gatewayd.routing.numbers import InvalidNumber, normalise_all, sender_error
+from gatewayd.smpp.text import segments
+from gatewayd.storage.accounts import AccountInfo
+from gatewayd.storage.messages import MessageStore, NewBatch
+
+log = Logger()
+MAX_TEXT = 1600  # ten concatenated GSM parts' worth; longer texts are almost always mistakes
+ESME_RINVDSTADR = 0x0000000B
+ESME_RINVSRCADR = 0x0000000A
+ESME_RINVMSGLEN = 0x00000001
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    account: AccountInfo
+    user_id: int | None
+    channel: str
+    recipients: Sequence[str]
+    text: str
+    sender: str = ""
+    subject: str = ""
+    registered_delivery: bool = True
+
+
+class InvalidRecipients(ValidationError):
+    """Every recipient was invalid; carries the reason for each."""
+
+    def __init__(self, invalid: Sequence[InvalidNumber]) -> None:
+        detail = "; ".join(f"{n.raw!r}: {n.reason}" for n in invalid[:10])
+        super().__init__(f"no valid recipient ({detail})", smpp_status=ESME_RINVDSTADR)
+        self.invalid = tuple(invalid)
+
+
+def prepare(request: SubmitRequest) -> NewBatch:
+    """Check a submission and turn it into a batch; pure, raises ValidationError."""
+    if request.account.suspended:
+        raise ValidationError("the account is suspended")
+    if not request.text:
+        raise ValidationError("the message text is empty", smpp_status=ESME_RINVMSGLEN)
+    if len(request.text) > MAX_TEXT:
+        raise ValidationError(
+            f"the message text has more than {MAX_TEXT} characters", smpp_status=ESME_RINVMSGLEN
+        )
+    if request.sender and (reason := sender_error(request.sender)):
+        raise ValidationError(f"sender {request.sender!r}: {reason}", smpp_status=ESME_RINVSRCADR)
+    valid, invalid = normalise_all(request.recipients)
+    if not valid:
+        raise InvalidRecipients(invalid) if invalid else ValidationError("no recipient")
+    if invalid:
+        raise InvalidRecipients(invalid)
+    return NewBatch(
+        account_id=request.account.id,
+        user_id=request.user_id,
+        channel=request.channel,
+        subject=request.subject.strip()[:200],
+        body=request.text,
+        sender=request.sender,
+        recipients=valid,
+        part_count=segments(request.text).parts,
+        registered_delivery=request.registered_delivery,
+    )
+
+
+class Submissions:
+    """The one entry point for new messages: SMPP server, console, HTTP API and CLI use it."""
+
+    def __init__(
+        self, store: MessageStore, clock: IReactorTime, on_accepted: Callable[[], None]
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._on_accepted = on_accepted
+
+    async def submit(self, request: SubmitRequest) -> list[str]:
+        batch = prepare(request)
+        ids = await self._store.accept(batch, self._clock.seconds())
+        for public_id, to in zip(ids, batch.recipients, strict=True):
+            log.info(
+                "accepted {message_id} for {account} to {destination} via {channel}",
+                message_id=public_id,
+                account=request.account.name,
+                destination=to,
+                channel=request.channel,
+            )
+        self._on_accepted()
+        return ids

@@ -1,0 +1,1 @@
+"""Plugin hooks for fleet and billing actions: specified and built in a later issue."""

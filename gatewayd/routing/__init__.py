@@ -1,0 +1,1 @@
+"""Routing: pure, typed domain logic (no Twisted, no SQL)."""

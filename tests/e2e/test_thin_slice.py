@@ -1,0 +1,74 @@
+"""The thin slice, end to end: browser and CLI to the simulator and back, on a real daemon."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.e2e.conftest import Daemon, chromium_path
+
+pytestmark = pytest.mark.e2e
+
+
+def test_cli_send_reaches_delivered(daemon: Daemon) -> None:
+    result = daemon.cli("send", "-c", str(daemon.config), "--to", "22376600000", "--text", "hi")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    message_id = lines[0].split()[0]
+    assert lines[0] == f"{message_id} accepted"
+    assert lines[-1] == f"{message_id} delivered"
+    daemon.wait_for(rf"receipt DELIVRD for {message_id}")
+
+
+def test_cli_send_refuses_a_number_without_country_code(daemon: Daemon) -> None:
+    result = daemon.cli("send", "-c", str(daemon.config), "--to", "076600000", "--text", "hi")
+    assert result.returncode == 1
+    assert "country code is mandatory" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.browser
+def test_browser_login_send_and_watch_delivered(daemon: Daemon) -> None:
+    chromium = chromium_path()
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: `make browser` installs it")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page()
+        page.goto(daemon.console_url + "/")
+        assert page.url.endswith("/login")
+        page.fill("input[name=login]", "demo")
+        page.fill("input[name=password]", "wrong-password")
+        page.click("button[type=submit]")
+        expect(page.locator(".error")).to_contain_text("incorrect")
+        page.fill("input[name=login]", "demo")
+        page.fill("input[name=password]", daemon.passwords["demo"])
+        page.click("button[type=submit]")
+        page.click("text=Nouveau message")
+        page.fill("input[name=subject]", "Essai navigateur")
+        page.fill("textarea[name=recipients]", "22376600000")
+        page.fill("textarea[name=text]", "Bonjour depuis le navigateur")
+        page.click("button:has-text('Envoyer')")
+        assert page.url.endswith("/messages")
+        row = page.locator("tr[data-batch]", has_text="Essai navigateur")
+        expect(row).to_have_count(1)
+        row.locator("a", has_text="Statuts").click()
+        expect(page.locator("tr.recipient[data-status=delivered]")).to_have_count(1, timeout=15_000)
+        expect(page.locator("tr.recipient td.status")).to_have_text("délivré")
+        page.screenshot(path=str(daemon.workdir / "statuses.png"))
+        browser.close()

@@ -1,0 +1,286 @@
+"""UpstreamConnector against the simulator over an in-memory loopback: a MemoryReactorClock is
+both the connector's reactor and the clock, and iosim pumps the bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.interfaces import IAddress
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.testing import MemoryReactorClock
+from twisted.logger import capturedLogs, formatEvent
+from twisted.test.iosim import ConnectionCompleter, IOPump
+
+from gatewayd.config.model import ConnectorConfig, SmppServerConfig
+from gatewayd.errors import AuthenticationFailed, GatewayError
+from gatewayd.smpp import pdu as p
+from gatewayd.smpp.client import ConnectorUnavailable, UpstreamConnector
+from gatewayd.smpp.pdu import Pdu, PduReader
+from gatewayd.smpp.receipts import ReceiptError, parse_receipt
+from gatewayd.smpp.server import SmppServerFactory, SmscSession
+from gatewayd.smpp.session import CommandFailed, SessionState
+from gatewayd.smpp.simulator import SimulatorFactory
+from tests.smpp.helpers import failure_of, result_of, submit_fields
+
+PORT = 2775
+
+
+@dataclass
+class Deliveries:
+    pdus: list[Pdu] = field(default_factory=list)
+    fail_next: BaseException | None = None
+
+    def __call__(self, connector: UpstreamConnector, pdu: Pdu) -> Deferred[None] | None:
+        assert connector.name == "upstream-a"
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            return fail(error)
+        self.pdus.append(pdu)
+        return None
+
+
+@pytest.fixture
+def reactor() -> MemoryReactorClock:
+    return MemoryReactorClock()
+
+
+@pytest.fixture
+def simulator(reactor: MemoryReactorClock) -> Iterator[SimulatorFactory]:
+    factory = SimulatorFactory(reactor, delivery_delay=1.0, receipt_status="DELIVRD")
+    reactor.listenTCP(PORT, factory)
+    yield factory
+    factory.stop()
+
+
+def _connector(
+    reactor: MemoryReactorClock, deliveries: Deliveries, bind: str = "transceiver"
+) -> UpstreamConnector:
+    config = ConnectorConfig(
+        host="127.0.0.1", port=PORT, system_id="demo", bind=bind,  # type: ignore[arg-type]
+        reconnect_max_delay=10.0,
+    )  # fmt: skip
+    return UpstreamConnector("upstream-a", config, reactor, "pw", deliveries)
+
+
+def _complete(reactor: MemoryReactorClock) -> IOPump:
+    pump = ConnectionCompleter(reactor).succeedOnce()
+    assert pump is not None, "no connection attempt"
+    pump.flush()
+    return pump
+
+
+def test_binds_submits_and_receives_the_receipt(
+    reactor: MemoryReactorClock, simulator: SimulatorFactory
+) -> None:
+    deliveries = Deliveries()
+    connector = _connector(reactor, deliveries)
+    connector.startService()
+    assert not connector.is_bound
+    pump = _complete(reactor)
+    assert connector.is_bound
+    assert [s.state for s in simulator.sessions("demo")] == [SessionState.BOUND_TRX]
+
+    sent = connector.submit(submit_fields(registered_delivery=1))
+    pump.flush()
+    message_id = result_of(sent)
+    assert len(message_id) == 16 and int(message_id, 16) >= 0
+
+    reactor.advance(1.0)
+    pump.flush()
+    [receipt] = deliveries.pdus
+    assert parse_receipt(receipt).message_id == message_id
+    assert parse_receipt(receipt).stat == "DELIVRD"
+    assert simulator.waiting("demo") == 0  # answered ESME_ROK
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (RuntimeError("store is down"), p.ESME_RX_T_APPN),
+        (GatewayError("database busy"), p.ESME_RX_T_APPN),
+        (ReceiptError("garbage"), p.ESME_RX_P_APPN),
+    ],
+)
+def test_failed_on_deliver_answers_a_receiver_error(
+    reactor: MemoryReactorClock, error: BaseException, status: int
+) -> None:
+    server = SmppServerFactory(
+        SmppServerConfig(), reactor, lambda *a: succeed("demo"), lambda *a: succeed("x")
+    )
+    reactor.listenTCP(PORT, server)
+    connector = _connector(reactor, Deliveries(fail_next=error))
+    connector.startService()
+    pump = _complete(reactor)
+    delivered = server.deliver("demo", submit_fields())
+    pump.flush()
+    assert failure_of(delivered, CommandFailed).value.smpp_status == status
+
+
+def test_failed_on_deliver_makes_the_simulator_retry(
+    reactor: MemoryReactorClock, simulator: SimulatorFactory
+) -> None:
+    deliveries = Deliveries(fail_next=RuntimeError("store is down"))
+    connector = _connector(reactor, deliveries)
+    connector.startService()
+    pump = _complete(reactor)
+    connector.submit(submit_fields(registered_delivery=1))
+    pump.flush()
+    reactor.advance(1.0)
+    pump.flush()
+    assert deliveries.pdus == []
+    assert simulator.waiting("demo") == 1  # the simulator saw ESME_RX_T_APPN and kept it
+
+
+def test_submit_fails_when_not_bound(
+    reactor: MemoryReactorClock, simulator: SimulatorFactory
+) -> None:
+    connector = _connector(reactor, Deliveries())
+    failure = failure_of(connector.submit(submit_fields()), ConnectorUnavailable)
+    assert "upstream-a" in str(failure.value)
+    connector.startService()
+    _complete(reactor)
+    receiver_only = _connector(reactor, Deliveries(), bind="receiver")
+    receiver_only.startService()
+    _complete(reactor)
+    assert receiver_only.is_bound
+    failure_of(receiver_only.submit(submit_fields()), ConnectorUnavailable)
+
+
+def test_failed_bind_closes_and_retries_with_backoff(reactor: MemoryReactorClock) -> None:
+    attempts: list[str] = []
+
+    def authenticate(system_id: str, password: str, bind_type: str) -> Deferred[str]:
+        attempts.append(bind_type)
+        if len(attempts) == 1:
+            return fail(AuthenticationFailed("not yet"))
+        return succeed(system_id)
+
+    server = SmppServerFactory(
+        SmppServerConfig(), reactor, authenticate, lambda who, pdu: succeed("x")
+    )
+    reactor.listenTCP(PORT, server)
+    connector = _connector(reactor, Deliveries())
+    with capturedLogs() as events:
+        connector.startService()
+        first = _complete(reactor)
+        assert not connector.is_bound
+        assert first.clientIO.disconnected  # closed by us after the refusal
+        assert reactor.tcpClients == []
+        reactor.advance(10.0)  # past the back-off
+        _complete(reactor)
+    assert attempts == ["transceiver", "transceiver"]
+    assert connector.is_bound
+    messages = [formatEvent(event) for event in events]
+    assert any("upstream-a" in m and "bind failed" in m for m in messages), messages
+    assert any("upstream-a" in m and "bound as transceiver" in m for m in messages), messages
+
+
+def test_smsc_closing_during_bind_is_retried(reactor: MemoryReactorClock) -> None:
+    class Hangup(SmppServerFactory[str]):
+        def buildProtocol(self, addr: IAddress | None) -> SmscSession[str]:
+            session = super().buildProtocol(addr)
+            session.handle_request = lambda pdu: session.transport.loseConnection()  # type: ignore
+            return session
+
+    server = Hangup(SmppServerConfig(), reactor, lambda *a: succeed("x"), lambda *a: succeed("x"))
+    reactor.listenTCP(PORT, server)
+    connector = _connector(reactor, Deliveries())
+    connector.startService()
+    first = _complete(reactor)
+    assert first.clientIO.disconnected and not connector.is_bound
+    reactor.advance(10.0)
+    assert len(reactor.tcpClients) == 1  # ClientService tried again
+
+
+def test_reconnects_after_connection_loss(
+    reactor: MemoryReactorClock, simulator: SimulatorFactory
+) -> None:
+    connector = _connector(reactor, Deliveries())
+    connector.startService()
+    pump = _complete(reactor)
+    [session] = simulator.sessions("demo")
+    with capturedLogs() as events:
+        session.transport.loseConnection()  # type: ignore[union-attr]
+        pump.flush()
+    assert not connector.is_bound
+    assert any("reconnecting" in formatEvent(e) for e in events)
+    reactor.advance(10.0)
+    _complete(reactor)
+    assert connector.is_bound
+
+
+def test_stop_service_unbinds_then_stops(
+    reactor: MemoryReactorClock, simulator: SimulatorFactory
+) -> None:
+    connector = _connector(reactor, Deliveries())
+    connector.startService()
+    pump = _complete(reactor)
+    [session] = simulator.sessions("demo")
+    stopped = connector.stopService()
+    pump.flush()
+    assert result_of(stopped) is None
+    assert session.state is SessionState.CLOSED
+    assert simulator.sessions("demo") == []
+    assert not connector.is_bound
+    reactor.advance(100.0)
+    assert reactor.tcpClients == []  # no reconnection after stop
+
+
+def test_stop_service_gives_up_on_a_silent_smsc(reactor: MemoryReactorClock) -> None:
+    silent = SmppServerFactory(
+        SmppServerConfig(), reactor, lambda *a: succeed("x"), lambda who, pdu: succeed("x")
+    )
+    reactor.listenTCP(PORT, silent)
+    connector = _connector(reactor, Deliveries())
+    connector.startService()
+    pump = _complete(reactor)
+    stopped = connector.stopService()  # the unbind goes out but nobody pumps the answer back
+    reactor.advance(connector.config.response_timeout)
+    pump.flush()
+    assert result_of(stopped) is None
+    assert pump.clientIO.disconnected
+
+
+def test_enquire_link_keeps_the_link_up(
+    reactor: MemoryReactorClock, simulator: SimulatorFactory
+) -> None:
+    connector = _connector(reactor, Deliveries())
+    connector.startService()
+    pump = _complete(reactor)
+    for _ in range(3):
+        reactor.advance(connector.config.enquire_link_interval)
+        sent = PduReader(1 << 16).feed(pump.clientIO.getOutBuffer())
+        assert [p.decode(frame).command_id for frame in sent] == [p.ENQUIRE_LINK]
+        pump.serverIO.bufferReceived(b"".join(sent))
+        pump.flush()
+    reactor.advance(connector.config.response_timeout)
+    assert connector.is_bound and not pump.clientIO.disconnected
+
+
+def test_stop_service_while_the_bind_is_unanswered(reactor: MemoryReactorClock) -> None:
+    reactor.listenTCP(PORT, Factory.forProtocol(Protocol))  # accepts, never answers
+    connector = _connector(reactor, Deliveries())
+    connector.startService()
+    pump = _complete(reactor)
+    assert not connector.is_bound
+    stopped = connector.stopService()
+    pump.flush()
+    assert result_of(stopped) is None
+    assert pump.clientIO.disconnected
+    reactor.advance(100.0)
+    assert reactor.tcpClients == []
+
+
+def test_bind_timeout_is_retried(reactor: MemoryReactorClock) -> None:
+    reactor.listenTCP(PORT, Factory.forProtocol(Protocol))
+    connector = _connector(reactor, Deliveries())
+    connector.startService()
+    pump = _complete(reactor)
+    reactor.advance(connector.config.response_timeout)
+    pump.flush()
+    assert pump.clientIO.disconnected and not connector.is_bound
+    reactor.advance(10.0)
+    assert len(reactor.tcpClients) == 1

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+
+from gatewayd.config import DatabaseConfig
+from gatewayd.errors import SchemaNotCurrent
+from gatewayd.storage.database import create_db_engine
+from gatewayd.storage.migrate import current_revision, head_revision, require_current, upgrade
+from gatewayd.storage.models import Base
+
+
+def test_upgrade_creates_the_model_tables_and_is_idempotent(db_url: str) -> None:
+    engine = create_db_engine(DatabaseConfig(url=db_url))
+    with pytest.raises(SchemaNotCurrent, match="db upgrade"):
+        require_current(engine)
+    upgrade(engine)
+    upgrade(engine)
+    require_current(engine)
+    assert current_revision(engine) == head_revision(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    engine.dispose()
+
+
+def test_an_old_schema_is_refused_with_the_revisions(db_url: str) -> None:
+    engine = create_db_engine(DatabaseConfig(url=db_url))
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    with pytest.raises(SchemaNotCurrent, match="revision 0000"):
+        require_current(engine)
+    engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> None:
+    engine = create_db_engine(DatabaseConfig(url=f"sqlite:///{tmp_path}/x/wal.db"))
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
