@@ -94,6 +94,13 @@ class Daemon:
         self.passwords["demo"] = self.wait_for(r"customer .* password (\S+)").group(1)
         self.passwords["smpp"] = self.wait_for(r"SMPP bind .* password (\S+)").group(1)
 
+    def exit_code(self, timeout: float = START_TIMEOUT) -> int:
+        """Wait for the process to end by itself (a start-up failure)."""
+        assert self.process is not None and self._reader is not None
+        code = self.process.wait(timeout=timeout)
+        self._reader.join(timeout)
+        return code
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         assert self.process is not None
         if self.process.poll() is None:

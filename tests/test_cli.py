@@ -1,0 +1,231 @@
+"""The command line, run in-process with its streams captured."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from gatewayd.cli import _parser, main
+from gatewayd.config import DatabaseConfig
+from gatewayd.storage.accounts import authenticate_smpp, authenticate_user
+from gatewayd.storage.database import Database, create_db_engine
+
+PASSWORD = "a long enough password"
+
+
+class Run:
+    def __init__(self, tmp_path: Path) -> None:
+        self.db = tmp_path / "gw.db"
+        self.config = tmp_path / "gatewayd.toml"
+        self.config.write_text(f'[database]\nurl = "sqlite:///{self.db}"\n', encoding="utf-8")
+
+    def __call__(
+        self, *argv: str, stdin: str = "", env: dict[str, str] | None = None
+    ) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        args = [a.replace("CONF", str(self.config)) for a in argv]
+        code = main(args, lambda: None, env or {}, io.StringIO(stdin), out, err)
+        return code, out.getvalue(), err.getvalue()
+
+    def database(self) -> Database:
+        return Database(create_db_engine(DatabaseConfig(url=f"sqlite:///{self.db}")), None, 1)
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Run:
+    return Run(tmp_path)
+
+
+def test_accounts_and_users_are_created_with_secrets_from_stdin_or_env(run: Run) -> None:
+    assert run("db", "upgrade", "-c", "CONF")[0] == 0
+    assert run("db", "current", "-c", "CONF")[0] == 0
+    code, out, _ = run(
+        "account",
+        "create",
+        "-c",
+        "CONF",
+        "--name",
+        "Acme",
+        "--smpp-system-id",
+        "acme",
+        stdin="smpp1234\n",
+    )
+    assert code == 0 and "'Acme' created" in out
+    code, out, err = run(
+        "user",
+        "create",
+        "-c",
+        "CONF",
+        "--account",
+        "Acme",
+        "--login",
+        "alice",
+        "--role",
+        "manager",
+        env={"GATEWAYD_PASSWORD": PASSWORD},
+    )
+    assert code == 0, err
+    db = run.database()
+    assert db.run_sync("auth", authenticate_user, "alice", PASSWORD).account.name == "Acme"
+    assert db.run_sync("auth", authenticate_smpp, "acme", "smpp1234").name == "Acme"
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "message", "code"),
+    [
+        (
+            (
+                "user",
+                "create",
+                "-c",
+                "CONF",
+                "--account",
+                "Acme",
+                "--login",
+                "bob",
+                "--role",
+                "user",
+            ),
+            "short\n",
+            "at least 12 characters",
+            1,
+        ),
+        (
+            (
+                "user",
+                "create",
+                "-c",
+                "CONF",
+                "--account",
+                "Nope",
+                "--login",
+                "bob",
+                "--role",
+                "user",
+            ),
+            PASSWORD + "\n",
+            "no account named 'Nope'",
+            1,
+        ),
+        (
+            (
+                "user",
+                "create",
+                "-c",
+                "CONF",
+                "--account",
+                "Acme",
+                "--login",
+                "bob",
+                "--role",
+                "admin",
+            ),
+            PASSWORD + "\n",
+            "belongs to operator accounts",
+            1,
+        ),
+        (
+            (
+                "user",
+                "create",
+                "-c",
+                "CONF",
+                "--account",
+                "Acme",
+                "--login",
+                "bob",
+                "--role",
+                "user",
+            ),
+            "",
+            "no password given",
+            1,
+        ),
+        (("account", "create", "-c", "CONF", "--name", "Acme"), "", "exists already", 1),
+        (
+            ("account", "create", "-c", "CONF", "--name", "B", "--smpp-system-id", "b"),
+            "ninechars\n",
+            "1 to 8 ASCII",
+            1,
+        ),
+    ],
+)
+def test_errors_are_one_line_and_write_nothing(
+    run: Run, argv: tuple[str, ...], stdin: str, message: str, code: int
+) -> None:
+    run("db", "upgrade", "-c", "CONF")
+    run("account", "create", "-c", "CONF", "--name", "Acme")
+    got, _out, err = run(*argv, stdin=stdin)
+    assert got == code and message in err
+    assert err.startswith("gatewayd: error: ") and err.count("\n") == 1
+    users = run.database().run_sync(
+        "count", lambda s: s.execute(text("SELECT count(*) FROM users")).scalar()
+    )
+    assert users == 0
+
+
+def test_an_unmigrated_database_is_refused(run: Run) -> None:
+    code, _, err = run("account", "create", "-c", "CONF", "--name", "Acme")
+    assert code == 1 and "gatewayd db upgrade" in err
+
+
+def test_check_config_names_the_file_and_key(run: Run, tmp_path: Path) -> None:
+    assert run("check-config", "-c", "CONF") == (0, f"{run.config}: ok\n", "")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[smpp_server]\nlisten = ["tcpx:2775"]\n', encoding="utf-8")
+    code, _, err = run("check-config", "-c", str(bad))
+    assert code == 2
+    assert err.startswith(f"gatewayd: error: {bad}: smpp_server.listen: ")
+    missing = tmp_path / "secret"
+    bad.write_text(
+        '[connectors.a]\nhost = "h"\nsystem_id = "x"\n'
+        f'password_file = "{missing}"\n[routing]\ndefault_connector = "a"\n',
+        encoding="utf-8",
+    )
+    code, _, err = run("check-config", "-c", str(bad))
+    assert code == 2 and "connectors.a.password_file: cannot read" in err
+
+
+def test_the_password_is_never_an_argument() -> None:
+    for action in _parser()._actions:
+        assert "password" not in " ".join(getattr(action, "option_strings", []))
+    result = subprocess.run(
+        [sys.executable, "-m", "gatewayd", "user", "create", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "stdin" in result.stdout and "--password" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["run"],
+        ["check-config"],
+        ["db"],
+        ["db", "upgrade"],
+        ["db", "current"],
+        ["account"],
+        ["account", "create"],
+        ["user"],
+        ["user", "create"],
+        ["smsc-sim"],
+        ["send"],
+    ],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        _parser().parse_args([*command, "--help"])
+    assert info.value.code == 0
+
+
+def test_smsc_sim_refuses_a_bad_endpoint(run: Run) -> None:
+    code, _, err = run("smsc-sim", "--listen", "nope:1")
+    assert code == 2 and "not a valid endpoint" in err
