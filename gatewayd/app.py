@@ -132,16 +132,14 @@ class Gateway(TypedMultiService):
             self._reactor,
             self.config.admin,
         )
-        site = Site(console.resource())
-        site.displayTracebacks = False
+        site = _site(console.resource())
         for description in self.config.admin.listen:
             self._listen("admin console", description, site)
         control = ControlApi(self.accounts, self.messages, self.submissions)
         path = self.config.control.socket
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            control_site = Site(control.resource())
-            control_site.displayTracebacks = False
+            control_site = _site(control.resource())
             self._listen("control API", f"unix:{_escape(path)}:mode=600:lockfile=1", control_site)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -187,6 +185,13 @@ class Gateway(TypedMultiService):
 async def _stopped(d: Deferred[Any] | None) -> None:
     if d is not None:
         await d
+
+
+def _site(resource: Any) -> Site:
+    site = Site(resource)
+    site.displayTracebacks = False
+    site.noisy = False
+    return site
 
 
 def _escape(path: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
+from twisted.internet.defer import FirstError
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -55,6 +56,7 @@ class Daemon:
         self.gateway = Gateway(self.config, reactor, path)
         self._notifier = Notifier.from_environ(environ)
         self._banner = ""
+        self._stopping = False
         self.exit_code = 0
 
     def run(self) -> int:
@@ -68,8 +70,17 @@ class Daemon:
         self._reactor.callWhenRunning(self._start)
         self._reactor.addSystemEventTrigger("before", "shutdown", self._stop)
         signal.signal(signal.SIGHUP, lambda *_: self._reactor.callFromThread(self.reload))
-        self._reactor.run()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: self._reactor.callFromThread(self.shutdown))
+        # Our own handlers: a second SIGTERM (or Ctrl-C after one) must not stop twice.
+        self._reactor.run(installSignalHandlers=False)
         return self.exit_code
+
+    def shutdown(self) -> None:
+        if not self._stopping:
+            self._stopping = True
+            log.info("shutdown requested")
+            self._reactor.stop()
 
     def _start(self) -> None:
         self.gateway.startService()
@@ -83,14 +94,13 @@ class Daemon:
             print(self._banner, file=self._stderr, flush=True)
 
     def _failed(self, failure: Failure) -> None:
-        error = failure.value
-        if isinstance(error, Exception) and error.args:
-            error = error.args[0] if hasattr(error.args[0], "getErrorMessage") else error
-        message = error.getErrorMessage() if isinstance(error, Failure) else str(error)
+        if isinstance(failure.value, FirstError):  # gatherResults wraps the first failure
+            failure = failure.value.subFailure
+        message = failure.getErrorMessage()
         log.critical("start-up failed: {reason}", reason=message)
         print(f"gatewayd: error: {message}", file=self._stderr, flush=True)
         self.exit_code = 1
-        self._reactor.stop()
+        self.shutdown()
 
     def _stop(self) -> Any:
         self._notifier.stopping()

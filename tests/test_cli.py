@@ -75,77 +75,17 @@ def test_accounts_and_users_are_created_with_secrets_from_stdin_or_env(run: Run)
     assert db.run_sync("auth", authenticate_smpp, "acme", "smpp1234").name == "Acme"
 
 
+def user_create(account: str, role: str) -> tuple[str, ...]:
+    return ("user", "create", "-c", "CONF", "--account", account, "--login", "bob", "--role", role)
+
+
 @pytest.mark.parametrize(
     ("argv", "stdin", "message", "code"),
     [
-        (
-            (
-                "user",
-                "create",
-                "-c",
-                "CONF",
-                "--account",
-                "Acme",
-                "--login",
-                "bob",
-                "--role",
-                "user",
-            ),
-            "short\n",
-            "at least 12 characters",
-            1,
-        ),
-        (
-            (
-                "user",
-                "create",
-                "-c",
-                "CONF",
-                "--account",
-                "Nope",
-                "--login",
-                "bob",
-                "--role",
-                "user",
-            ),
-            PASSWORD + "\n",
-            "no account named 'Nope'",
-            1,
-        ),
-        (
-            (
-                "user",
-                "create",
-                "-c",
-                "CONF",
-                "--account",
-                "Acme",
-                "--login",
-                "bob",
-                "--role",
-                "admin",
-            ),
-            PASSWORD + "\n",
-            "belongs to operator accounts",
-            1,
-        ),
-        (
-            (
-                "user",
-                "create",
-                "-c",
-                "CONF",
-                "--account",
-                "Acme",
-                "--login",
-                "bob",
-                "--role",
-                "user",
-            ),
-            "",
-            "no password given",
-            1,
-        ),
+        (user_create("Acme", "user"), "short\n", "at least 12 characters", 1),
+        (user_create("Nope", "user"), PASSWORD + "\n", "no account named 'Nope'", 1),
+        (user_create("Acme", "admin"), PASSWORD + "\n", "belongs to operator accounts", 1),
+        (user_create("Acme", "user"), "", "no password given", 1),
         (("account", "create", "-c", "CONF", "--name", "Acme"), "", "exists already", 1),
         (
             ("account", "create", "-c", "CONF", "--name", "B", "--smpp-system-id", "b"),

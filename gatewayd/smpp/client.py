@@ -73,6 +73,8 @@ class EsmeSession(SmppSession):
 
 
 class _SessionFactory(Factory):
+    noisy = False  # our listeners log their own start and stop
+
     def __init__(self, connector: UpstreamConnector) -> None:
         self.connector = connector
 

@@ -124,6 +124,8 @@ class SmppServerFactory(ServerFactory, Generic[P]):
     """Builds :class:`SmscSession` and tracks bound sessions per principal (which must be
     hashable)."""
 
+    noisy = False  # our listeners log their own start and stop
+
     def __init__(
         self,
         config: SmppServerConfig,
