@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck unit browser bench clean
+.PHONY: run test lint typecheck unit system-deps bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,17 @@ run: $(STAMP)
 	$(BIN)/gatewayd db upgrade -c conf/demo.toml
 	exec $(BIN)/gatewayd run -c conf/demo.toml
 
-# Debian's chromium for the browser tests; installed when missing and we are root.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian packages the tests use as real peers: chromium (browser tests) and kannel (an SMPP
+# ESME we did not write). Installed when missing and we are root.
+SYSTEM_DEPS := chromium:chromium kannel:/usr/sbin/bearerbox
+system-deps:
+	@missing=""; for dep in $(SYSTEM_DEPS); do \
+	  command -v "$${dep#*:}" >/dev/null 2>&1 || missing="$$missing $${dep%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
-	  else echo "chromium is missing: sudo apt-get install chromium" >&2; fi; }
+	    echo "installing$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
+	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)" >&2; fi; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,7 +41,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: $(STAMP) browser lint typecheck unit
+test: $(STAMP) system-deps lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

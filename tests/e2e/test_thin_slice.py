@@ -33,7 +33,7 @@ def test_browser_login_send_and_watch_delivered(daemon: Daemon) -> None:
     chromium = chromium_path()
     if chromium is None:
         if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: `make browser` installs it")
+            pytest.fail("chromium is not installed: `make system-deps` installs it")
         pytest.skip("chromium is not installed")
     from playwright.sync_api import expect, sync_playwright
 
