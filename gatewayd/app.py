@@ -22,7 +22,7 @@ from gatewayd.errors import ConfigError
 from gatewayd.listeners import ListenerService
 from gatewayd.pipeline.dispatcher import Dispatcher
 from gatewayd.pipeline.receipts import ReceiptHandler
-from gatewayd.pipeline.smpp_ingress import SmppIngress
+from gatewayd.pipeline.smpp_ingress import SmppMessages
 from gatewayd.pipeline.submission import Submissions
 from gatewayd.routing.router import StaticRouter
 from gatewayd.services import TypedMultiService, TypedService
@@ -96,7 +96,7 @@ class Gateway(TypedMultiService):
         sim = self.config.simulator
         if not sim.enabled:
             return
-        factory = SimulatorFactory(self._reactor, sim.delivery_delay, sim.receipt_status)
+        factory = SimulatorFactory.from_config(self._reactor, sim)
         _OnStop("simulator-timers", lambda: factory.stop()).setServiceParent(self)
         self._listen("SMSC simulator", sim.listen, factory)
 
@@ -114,9 +114,13 @@ class Gateway(TypedMultiService):
         return connectors
 
     def _build_smpp_server(self) -> None:
-        ingress = SmppIngress(self.accounts, self.submissions)
+        messages = SmppMessages(self.accounts, self.messages, self.submissions, self._reactor)
         factory = SmppServerFactory(
-            self.config.smpp_server, self._reactor, ingress.authenticate, ingress.submit
+            self.config.smpp_server,
+            self._reactor,
+            messages.authenticate,
+            messages,
+            policy=messages,
         )
         _OnStop("smpp-unbind", factory.unbind_all).setServiceParent(self)
         for description in self.config.smpp_server.listen:

@@ -83,6 +83,7 @@ class Cli:
             password = read_secret("SMPP password", self.environ, self.stdin)
             check_smpp_password(password)
             secret = hash_secret(password)
+        limits = acc.SmppLimits(args.smpp_max_binds, args.smpp_tps, tuple(args.smpp_allow))
         info = db.run_sync(
             "create_account",
             acc.create_account,
@@ -91,6 +92,7 @@ class Cli:
             time.time(),
             args.smpp_system_id,
             secret,
+            limits,
         )
         self.out(f"account {info.name!r} created (id {info.id}, {info.kind})")
         return 0
@@ -156,6 +158,25 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--name", required=True)
     c.add_argument("--kind", choices=["customer", "operator"], default="customer")
     c.add_argument("--smpp-system-id", metavar="ID")
+    c.add_argument(
+        "--smpp-max-binds",
+        type=int,
+        metavar="N",
+        help="simultaneous SMPP binds (default: [smpp_server] max_binds_per_account)",
+    )
+    c.add_argument(
+        "--smpp-tps",
+        type=float,
+        metavar="N",
+        help="messages per second over all binds, 0 for unlimited",
+    )
+    c.add_argument(
+        "--smpp-allow",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="a network the account may bind from; repeat it; none means anywhere",
+    )
     user = sub.add_parser("user", help="console users").add_subparsers(
         dest="user_command", required=True, metavar="USER_COMMAND"
     )

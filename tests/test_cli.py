@@ -169,3 +169,34 @@ def test_every_command_has_help(command: list[str]) -> None:
 def test_smsc_sim_refuses_a_bad_endpoint(run: Run) -> None:
     code, _, err = run("smsc-sim", "--listen", "nope:1")
     assert code == 2 and "not a valid endpoint" in err
+
+
+def test_account_smpp_limits_are_stored_and_checked(run: Run) -> None:
+    run("db", "upgrade", "-c", "CONF")
+    code, _, err = run(
+        "account",
+        "create",
+        "-c",
+        "CONF",
+        "--name",
+        "Acme",
+        "--smpp-system-id",
+        "acme",
+        "--smpp-max-binds",
+        "2",
+        "--smpp-tps",
+        "5",
+        "--smpp-allow",
+        "10.0.0.0/8",
+        "--smpp-allow",
+        "::1",
+        stdin="pw\n",
+    )
+    assert code == 0, err
+    info = run.database().run_sync("auth", authenticate_smpp, "acme", "pw")
+    assert (info.smpp_max_binds, info.smpp_tps) == (2, 5.0)
+    assert info.smpp_allowed_networks == ("10.0.0.0/8", "::1")
+    code, _, err = run(
+        "account", "create", "-c", "CONF", "--name", "Bad", "--smpp-allow", "10.0.0.300/8"
+    )
+    assert code == 1 and "is not an IP network" in err

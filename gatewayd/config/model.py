@@ -23,6 +23,10 @@ def _not_negative(value: Any) -> str | None:
     return None if value >= 0 else "must be 0 or more"
 
 
+def _rate(value: Any) -> str | None:
+    return None if 0 <= value <= 1 else "must be from 0 to 1"
+
+
 def _port(value: Any) -> str | None:
     return None if 1 <= value <= 65535 else "must be a TCP port from 1 to 65535"
 
@@ -72,6 +76,12 @@ class SmppServerConfig:
     response_timeout: float = checked(30.0, check=_positive)
     bind_timeout: float = checked(30.0, check=_positive)
     max_command_length: int = checked(65536, check=_max_command_length)
+    max_binds_per_account: int = checked(10, check=_positive)
+    lockout_threshold: int = checked(5, check=_positive)
+    lockout_base: float = checked(60.0, check=_positive)
+    lockout_max: float = checked(3600.0, check=_positive)
+    receive_window: int = checked(10, check=_positive)
+    default_account_tps: float = checked(0.0, check=_not_negative)
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,39 @@ class AdminConfig:
 @dataclass(frozen=True)
 class ControlConfig:
     socket: str = "var/gatewayd.ctl"
+
+
+def _address_range(value: Any) -> str | None:
+    return None if len(value) <= 40 else "must be at most 40 characters (SMPP address_range)"
+
+
+def _octet(value: Any) -> str | None:
+    return None if 0 <= value <= 255 else "must be from 0 to 255"
+
+
+def _retry_causes(value: Any) -> str | None:
+    from gatewayd.smpp.retry import parse_cause
+
+    for key in value:
+        try:
+            parse_cause(key)
+        except ValueError as error:
+            return str(error)
+    return None
+
+
+@dataclass(frozen=True)
+class RetryRuleConfig:
+    """How one submit_sm failure cause is handled: [connectors.NAME.retry.CAUSE]."""
+
+    kind: Literal["temporary", "permanent"] = "temporary"
+    attempts: int = checked(5, check=_positive)
+    delay: float = checked(10.0, check=_not_negative)
+    max_delay: float = checked(300.0, check=_not_negative)
+
+
+def _no_retry_rules() -> Mapping[str, RetryRuleConfig]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -100,6 +143,21 @@ class ConnectorConfig:
     response_timeout: float = checked(30.0, check=_positive)
     reconnect_max_delay: float = checked(60.0, check=_positive)
     max_command_length: int = checked(65536, check=_max_command_length)
+    bind_timeout: float = checked(30.0, check=_positive)
+    address_range: str = checked("", check=_address_range)
+    interface_version: int = checked(0x34, check=_octet)
+    tls: bool = False
+    tls_ca_file: str = ""
+    tls_verify: bool = True
+    tls_server_name: str = ""
+    reconnect_initial_delay: float = checked(1.0, check=_positive)
+    binds: int = checked(1, check=_positive)
+    window: int = checked(10, check=_positive)
+    queue_limit: int = checked(1000, check=_not_negative)
+    tps: float = checked(0.0, check=_not_negative)
+    retry: Mapping[str, RetryRuleConfig] = field(
+        default_factory=_no_retry_rules, metadata={"check": _retry_causes}
+    )
 
 
 @dataclass(frozen=True)
@@ -107,7 +165,14 @@ class SimulatorConfig:
     enabled: bool = False
     listen: str = checked("tcp:2776:interface=127.0.0.1", check=_server_endpoints)
     delivery_delay: float = checked(1.0, check=_not_negative)
-    receipt_status: Literal["DELIVRD", "UNDELIV", "EXPIRED", "REJECTD"] = "DELIVRD"
+    delivered_weight: float = checked(1.0, check=_not_negative)
+    undeliverable_weight: float = checked(0.0, check=_not_negative)
+    expired_weight: float = checked(0.0, check=_not_negative)
+    rejected_weight: float = checked(0.0, check=_not_negative)
+    throttled_rate: float = checked(0.0, check=_rate)
+    system_error_rate: float = checked(0.0, check=_rate)
+    drop_rate: float = checked(0.0, check=_rate)
+    drop_after: int = checked(0, check=_not_negative)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 
 from gatewayd.routing.router import StaticRouter
 from gatewayd.services import TypedService
+from gatewayd.smpp.client import ConnectorBusy, SubmitRejected
 from gatewayd.smpp.text import encode
 from gatewayd.status import Status
 from gatewayd.storage.messages import MessageStore, Outbound
@@ -154,8 +155,10 @@ class Dispatcher(TypedService):
         return self._store.mark_sent(msg.id, name, smsc_id, self._clock.seconds())
 
     def _not_sent(self, failure: Failure, name: str, msg: Outbound) -> Deferred[None] | None:
-        status = getattr(failure.value, "status", None)
-        if isinstance(status, int) and status != 0:
+        if failure.check(ConnectorBusy):
+            return None  # the connector's queue is full: the message waits for the next pass
+        if isinstance(failure.value, SubmitRejected):
+            status = failure.value.smpp_status
             log.warn(
                 "{connector} rejected {message_id} with status {status:#010x}",
                 connector=name,

@@ -1,60 +1,137 @@
-"""Customers' SMPP binds and submit_sm, translated into the one submission path."""
+"""Customers' SMPP binds and operations, translated onto the one submission path and the
+message store: the gateway side of the SMPP server's MessageService and BindPolicy seams."""
 
 from __future__ import annotations
 
-from twisted.internet.defer import Deferred
+from datetime import UTC, datetime
+from ipaddress import ip_network
 
-from gatewayd.errors import ValidationError
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+
+from gatewayd.errors import Conflict, NotFound, ValidationError
 from gatewayd.pipeline.submission import Submissions, SubmitRequest
-from gatewayd.smpp.pdu import Pdu
+from gatewayd.smpp.operations import (
+    Address,
+    CancelRequest,
+    CannotCancel,
+    CannotReplace,
+    QueryResult,
+    ReplaceRequest,
+    UnknownMessage,
+)
+from gatewayd.smpp.pdu import ESME_RINVDSTADR, Pdu
+from gatewayd.smpp.server import BindLimits
 from gatewayd.smpp.text import decode
+from gatewayd.status import FINAL, message_state
 from gatewayd.storage.accounts import AccountInfo, AccountStore
+from gatewayd.storage.messages import MessageStore
 
 MESSAGE_PAYLOAD = 0x0424
-ESME_RINVDSTADR = 0x0000000B
 
 
-def _text_of(pdu: Pdu) -> str:
-    octets = pdu.fields.get("short_message", b"")
-    assert isinstance(octets, bytes)
-    if not octets:
-        octets = next((v for tag, v in pdu.tlvs if tag == MESSAGE_PAYLOAD), b"")
-    coding = pdu.fields.get("data_coding", 0)
-    return decode(coding if isinstance(coding, int) else 0, octets)
+def text_of(pdu: Pdu) -> str:
+    octets = pdu.bytes_field("short_message") or (pdu.tlv(MESSAGE_PAYLOAD) or b"")
+    return decode(pdu.int_field("data_coding"), octets)
 
 
 def _ascii(pdu: Pdu, name: str) -> str:
-    value = pdu.fields.get(name, b"")
-    return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+    return pdu.bytes_field(name).decode("ascii", "replace")
 
 
-class SmppIngress:
-    def __init__(self, accounts: AccountStore, submissions: Submissions) -> None:
+class SmppMessages:
+    """Implements the server's MessageService and BindPolicy for our accounts."""
+
+    def __init__(
+        self,
+        accounts: AccountStore,
+        messages: MessageStore,
+        submissions: Submissions,
+        clock: IReactorTime,
+    ) -> None:
         self._accounts = accounts
+        self._messages = messages
         self._submissions = submissions
+        self._clock = clock
 
-    def authenticate(self, system_id: str, password: str, bind_type: str) -> Deferred[object]:
-        d: Deferred[object] = self._accounts.authenticate_smpp(system_id, password)  # type: ignore[assignment]
-        return d
+    def authenticate(self, system_id: str, password: str, bind_type: str) -> Deferred[AccountInfo]:
+        return self._accounts.authenticate_smpp(system_id, password)
 
-    def submit(self, principal: object, pdu: Pdu) -> Deferred[str]:
+    def limits(self, principal: AccountInfo) -> BindLimits:
+        return BindLimits(
+            max_binds=principal.smpp_max_binds,
+            networks=tuple(ip_network(n, strict=False) for n in principal.smpp_allowed_networks),
+            tps=principal.smpp_tps,
+        )
+
+    def submit(self, principal: AccountInfo, pdu: Pdu) -> Deferred[str]:
         return Deferred.fromCoroutine(self._submit(principal, pdu))
 
-    async def _submit(self, principal: object, pdu: Pdu) -> str:
-        assert isinstance(principal, AccountInfo)
+    async def _submit(self, principal: AccountInfo, pdu: Pdu) -> str:
         destination = _ascii(pdu, "destination_addr")
         if not destination:
             raise ValidationError("destination_addr is empty", smpp_status=ESME_RINVDSTADR)
-        registered = pdu.fields.get("registered_delivery", 0)
         ids = await self._submissions.submit(
             SubmitRequest(
                 account=principal,
                 user_id=None,
                 channel="smpp",
                 recipients=[destination],
-                text=_text_of(pdu),
+                text=text_of(pdu),
                 sender=_ascii(pdu, "source_addr"),
-                registered_delivery=bool(isinstance(registered, int) and registered & 0x03),
+                registered_delivery=bool(pdu.int_field("registered_delivery") & 0x03),
             )
         )
         return ids[0]
+
+    def query(
+        self, principal: AccountInfo, message_id: str, source: Address
+    ) -> Deferred[QueryResult]:
+        return Deferred.fromCoroutine(self._query(principal, message_id, source))
+
+    async def _query(self, principal: AccountInfo, message_id: str, source: Address) -> QueryResult:
+        try:
+            view = await self._messages.message(message_id, principal.id)
+        except NotFound:
+            raise UnknownMessage(f"no message {message_id}") from None
+        if source.addr and source.addr != view.sender:
+            raise UnknownMessage(f"no message {message_id} from {source.addr}")
+        final = datetime.fromtimestamp(view.updated_at, UTC) if view.status in FINAL else None
+        return QueryResult(message_state(view.status), final, 0)
+
+    def cancel(self, principal: AccountInfo, request: CancelRequest) -> Deferred[None]:
+        return Deferred.fromCoroutine(self._cancel(principal, request))
+
+    async def _cancel(self, principal: AccountInfo, request: CancelRequest) -> None:
+        now = self._clock.seconds()
+        if not request.message_id:
+            count = await self._messages.cancel_matching(
+                principal.id, request.source.addr, request.destination.addr, now
+            )
+            if not count:
+                raise CannotCancel("no queued message matches")
+            return
+        try:
+            await self._messages.cancel(request.message_id, principal.id, now)
+        except NotFound:
+            raise UnknownMessage(f"no message {request.message_id}") from None
+        except Conflict as e:
+            raise CannotCancel(e.message) from None
+
+    def replace(self, principal: AccountInfo, request: ReplaceRequest) -> Deferred[None]:
+        return Deferred.fromCoroutine(self._replace(principal, request))
+
+    async def _replace(self, principal: AccountInfo, request: ReplaceRequest) -> None:
+        # replace_sm carries no data_coding: the new text is read as the default alphabet.
+        body = decode(0, request.short_message)
+        if not body:
+            raise CannotReplace("the replacement text is empty")
+        registered = bool(request.registered_delivery & 0x03)
+        try:
+            await self._messages.replace(
+                request.message_id, principal.id, body, registered, self._clock.seconds()
+            )
+        except NotFound:
+            raise UnknownMessage(f"no message {request.message_id}") from None
+        except Conflict as e:
+            raise CannotReplace(e.message) from None

@@ -138,6 +138,19 @@ def seconds(clock: IReactorTime) -> float:
     return now
 
 
+def set_no_delay(transport: object) -> bool:
+    """Turn on TCP_NODELAY if ``transport`` (or what it wraps: TLS, proxies) is a TCP socket.
+    Returns whether it was set; in-memory test transports have no such option."""
+    setter = getattr(transport, "setTcpNoDelay", None)
+    if not callable(setter):
+        return False
+    try:
+        setter(True)
+    except OSError:  # a Unix socket, or a socket already closing
+        return False
+    return True
+
+
 @dataclass(slots=True)
 class _Pending:
     command_id: int
@@ -190,9 +203,11 @@ class SmppSession(TwistedProtocol):
         command_id: int,
         fields: Mapping[str, int | bytes],
         tlvs: Sequence[tuple[int, bytes]] = (),
+        *,
+        timeout: float | None = None,
     ) -> Deferred[Pdu]:
-        """Send a request; fires with the response, fails with CommandFailed, ResponseTimeout,
-        SessionClosed, WrongState or PduError."""
+        """Send a request; fires with the response, fails with CommandFailed, ResponseTimeout
+        (after ``timeout``, default response_timeout), SessionClosed, WrongState or PduError."""
         if self.transport is None:
             return fail(SessionClosed("not connected"))
         if not may_send(self.role, command_id, self.state):
@@ -204,7 +219,8 @@ class SmppSession(TwistedProtocol):
         except PduError as error:
             return fail(error)
         deferred: Deferred[Pdu] = Deferred(lambda _: self._forget(sequence))
-        timer = call_later(self.clock, self.response_timeout, self._timed_out, sequence)
+        wait = self.response_timeout if timeout is None else timeout
+        timer = call_later(self.clock, wait, self._timed_out, sequence, wait)
         self._pending[sequence] = _Pending(command_id, deferred, timer)
         self._transport.write(data)
         return deferred
@@ -242,14 +258,20 @@ class SmppSession(TwistedProtocol):
         if entry is not None and entry.timer.active():
             entry.timer.cancel()
 
-    def _timed_out(self, sequence: int) -> None:
+    def _timed_out(self, sequence: int, wait: float) -> None:
         entry = self._pending.pop(sequence, None)
         if entry is not None:
             name = p.command_name(entry.command_id)
-            message = f"no response to {name} (sequence {sequence}) in {self.response_timeout}s"
+            message = f"no response to {name} (sequence {sequence}) in {wait}s"
             entry.deferred.errback(ResponseTimeout(message))
 
     # --- incoming data ----------------------------------------------------------------------
+
+    def makeConnection(self, transport: object) -> None:
+        # Here rather than in connectionMade, which subclasses override: every SMPP socket, on
+        # either side, sends each PDU at once instead of holding small writes for Nagle.
+        set_no_delay(transport)
+        cast(Any, super()).makeConnection(transport)  # untyped in Twisted
 
     def dataReceived(self, data: bytes) -> None:
         if self._framing_broken:

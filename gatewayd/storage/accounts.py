@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import ip_network
 from typing import Literal
 
 from sqlalchemy import select
@@ -30,6 +31,9 @@ class AccountInfo:
     kind: str
     smpp_system_id: str | None
     suspended: bool
+    smpp_max_binds: int | None = None
+    smpp_tps: float | None = None
+    smpp_allowed_networks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,38 @@ class UserInfo:
     account: AccountInfo
 
 
+@dataclass(frozen=True)
+class SmppLimits:
+    """Per-account SMPP bind limits; None means the [smpp_server] default."""
+
+    max_binds: int | None = None
+    tps: float | None = None
+    allowed_networks: tuple[str, ...] = ()
+
+    def check(self) -> None:
+        if self.max_binds is not None and self.max_binds < 1:
+            raise ValidationError("the maximum number of binds is at least 1")
+        if self.tps is not None and self.tps < 0:
+            raise ValidationError("the TPS is 0 (unlimited) or more")
+        for network in self.allowed_networks:
+            try:
+                ip_network(network, strict=False)
+            except ValueError:
+                raise ValidationError(f"{network!r} is not an IP network (CIDR)") from None
+
+
 def _account_info(row: Account) -> AccountInfo:
-    return AccountInfo(row.id, row.name, row.kind, row.smpp_system_id, row.suspended)
+    networks = tuple(n for n in (row.smpp_allowed_networks or "").split(",") if n)
+    return AccountInfo(
+        row.id,
+        row.name,
+        row.kind,
+        row.smpp_system_id,
+        row.suspended,
+        row.smpp_max_binds,
+        row.smpp_tps,
+        networks,
+    )
 
 
 def _user_info(row: User) -> UserInfo:
@@ -100,7 +134,9 @@ def create_account(
     now: float,
     smpp_system_id: str | None = None,
     smpp_password_hash: str | None = None,
+    limits: SmppLimits = SmppLimits(),
 ) -> AccountInfo:
+    limits.check()
     name = name.strip()
     if not 1 <= len(name) <= 100:
         raise ValidationError("an account name is 1 to 100 characters")
@@ -115,7 +151,14 @@ def create_account(
     ):
         raise Conflict(f"the SMPP system_id {smpp_system_id!r} is taken")
     row = Account(
-        name=name, kind=kind, smpp_system_id=smpp_system_id, created_at=now, suspended=False
+        name=name,
+        kind=kind,
+        smpp_system_id=smpp_system_id,
+        created_at=now,
+        suspended=False,
+        smpp_max_binds=limits.max_binds,
+        smpp_tps=limits.tps,
+        smpp_allowed_networks=",".join(limits.allowed_networks),
     )
     s.add(row)
     s.flush()

@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 from twisted.internet.defer import Deferred
 
-from gatewayd.errors import NotFound
+from gatewayd.errors import Conflict, NotFound
 from gatewayd.status import FAILED, FINAL, PENDING, Status
 from gatewayd.storage.database import Database
 from gatewayd.storage.models import Batch, Connector, Message, MessageEvent, MessagePart
@@ -55,6 +55,7 @@ class MessageView:
     batch_id: int
     account_id: int
     destination: str
+    sender: str
     status: str
     error_code: str | None
     created_at: float
@@ -100,6 +101,28 @@ class MessageStore:
     ) -> Deferred[str | None]:
         return self._db.run(
             "apply_receipt", apply_receipt, connector, smsc_id, status, error_code, now
+        )
+
+    def cancel(self, public_id: str, account_id: int, now: float) -> Deferred[None]:
+        return self._db.run("cancel", cancel_queued, public_id, account_id, now)
+
+    def cancel_matching(
+        self, account_id: int, sender: str, destination: str, now: float
+    ) -> Deferred[int]:
+        return self._db.run(
+            "cancel_matching", cancel_matching, account_id, sender, destination, now
+        )
+
+    def replace(
+        self,
+        public_id: str,
+        account_id: int,
+        body: str,
+        registered_delivery: bool | None,
+        now: float,
+    ) -> Deferred[None]:
+        return self._db.run(
+            "replace", replace_queued, public_id, account_id, body, registered_delivery, now
         )
 
     def message(self, public_id: str, account_id: int | None) -> Deferred[MessageView]:
@@ -232,17 +255,74 @@ def apply_receipt(
     return msg.public_id
 
 
+def _own_message(s: Session, public_id: str, account_id: int) -> Message:
+    msg = s.scalar(select(Message).where(Message.public_id == public_id))
+    # Another account's message is "not found", never "forbidden": ids are not confirmed.
+    if msg is None or msg.account_id != account_id:
+        raise NotFound(f"no message {public_id}")
+    return msg
+
+
+def cancel_queued(s: Session, public_id: str, account_id: int, now: float) -> None:
+    msg = _own_message(s, public_id, account_id)
+    if msg.status != Status.QUEUED:
+        raise Conflict(f"message {public_id} is {msg.status}, only a queued one can be cancelled")
+    _transition(s, msg, Status.CANCELLED, None, now)
+
+
+def cancel_matching(s: Session, account_id: int, sender: str, destination: str, now: float) -> int:
+    """Cancel every queued message of the account from ``sender`` to ``destination``."""
+    rows = s.scalars(
+        select(Message)
+        .join(Batch, Batch.id == Message.batch_id)
+        .where(
+            Message.account_id == account_id,
+            Message.status == Status.QUEUED,
+            Message.destination == destination,
+            Batch.sender == sender,
+        )
+    )
+    count = 0
+    for msg in rows:
+        _transition(s, msg, Status.CANCELLED, None, now)
+        count += 1
+    return count
+
+
+def replace_queued(
+    s: Session,
+    public_id: str,
+    account_id: int,
+    body: str,
+    registered_delivery: bool | None,
+    now: float,
+) -> None:
+    msg = _own_message(s, public_id, account_id)
+    batch = s.get(Batch, msg.batch_id)
+    if msg.status != Status.QUEUED or batch is None:
+        raise Conflict(f"message {public_id} is {msg.status}, only a queued one can be replaced")
+    others = s.scalar(select(func.count(Message.id)).where(Message.batch_id == batch.id))
+    if others != 1:
+        raise Conflict("a message of a multi-recipient batch cannot be replaced alone")
+    batch.body = body
+    if registered_delivery is not None:
+        msg.registered_delivery = registered_delivery
+    msg.updated_at = now
+
+
 def _view(s: Session, msg: Message) -> MessageView:
     events = s.execute(
         select(MessageEvent.status, MessageEvent.error_code, MessageEvent.at)
         .where(MessageEvent.message_id == msg.id)
         .order_by(MessageEvent.id)
     )
+    sender = s.scalar(select(Batch.sender).where(Batch.id == msg.batch_id)) or ""
     return MessageView(
         msg.public_id,
         msg.batch_id,
         msg.account_id,
         msg.destination,
+        sender,
         msg.status,
         msg.error_code,
         msg.created_at,
@@ -252,9 +332,10 @@ def _view(s: Session, msg: Message) -> MessageView:
 
 
 def message_view(s: Session, public_id: str, account_id: int | None) -> MessageView:
+    if account_id is not None:
+        return _view(s, _own_message(s, public_id, account_id))
     msg = s.scalar(select(Message).where(Message.public_id == public_id))
-    # Another account's message is "not found", never "forbidden": ids are not confirmed.
-    if msg is None or (account_id is not None and msg.account_id != account_id):
+    if msg is None:
         raise NotFound(f"no message {public_id}")
     return _view(s, msg)
 

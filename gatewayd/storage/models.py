@@ -45,6 +45,11 @@ class Account(Base):
     kind: Mapped[str] = mapped_column(String(16))  # "operator" or "customer"
     smpp_system_id: Mapped[str | None] = mapped_column(String(16), unique=True)
     default_country: Mapped[str | None] = mapped_column(String(2))
+    # SMPP bind limits; NULL means the [smpp_server] defaults.
+    smpp_max_binds: Mapped[int | None] = mapped_column(Integer)
+    smpp_tps: Mapped[float | None] = mapped_column(Float)
+    # Networks the account may bind from (CIDR, comma-separated); empty means anywhere.
+    smpp_allowed_networks: Mapped[str] = mapped_column(Text, default="", server_default="")
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float)
 

@@ -4,12 +4,14 @@ both the connector's reactor and the clock, and iosim pumps the bytes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pytest
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IAddress
 from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.ssl import CertificateOptions
 from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.test.iosim import ConnectionCompleter, IOPump
@@ -17,12 +19,15 @@ from twisted.test.iosim import ConnectionCompleter, IOPump
 from gatewayd.config.model import ConnectorConfig, SmppServerConfig
 from gatewayd.errors import AuthenticationFailed, GatewayError
 from gatewayd.smpp import pdu as p
+from gatewayd.smpp.bind import read_ca_file, tls_options
 from gatewayd.smpp.client import ConnectorUnavailable, UpstreamConnector
 from gatewayd.smpp.pdu import Pdu, PduReader
 from gatewayd.smpp.receipts import ReceiptError, parse_receipt
 from gatewayd.smpp.server import SmppServerFactory, SmscSession
 from gatewayd.smpp.session import CommandFailed, SessionState
 from gatewayd.smpp.simulator import SimulatorFactory
+from tests.smpp.certificates import make_certificate
+from tests.smpp.fake_upstream import ScriptedSmsc, make_connector, start
 from tests.smpp.helpers import failure_of, result_of, submit_fields
 
 PORT = 2775
@@ -284,3 +289,134 @@ def test_bind_timeout_is_retried(reactor: MemoryReactorClock) -> None:
     assert pump.clientIO.disconnected and not connector.is_bound
     reactor.advance(10.0)
     assert len(reactor.tcpClients) == 1
+
+
+# ---- bind settings, back-off, dead links, status (issue 3) ----------------------------------
+
+
+def test_bind_carries_the_configured_identity(reactor: MemoryReactorClock) -> None:
+    settings = {"system_type": "vma", "address_range": "^336", "interface_version": 0x33}
+    _, smsc = start(reactor, bind="transmitter", **settings)
+    [bind] = smsc.binds
+    assert bind.command_id == p.BIND_TRANSMITTER
+    assert bind.fields["system_type"] == b"vma"
+    assert bind.fields["address_range"] == b"^336"
+    assert bind.fields["interface_version"] == 0x33
+
+
+def test_bind_timeout_is_its_own_setting(reactor: MemoryReactorClock) -> None:
+    reactor.listenTCP(PORT, Factory.forProtocol(Protocol))  # accepts, never answers
+    connector = make_connector(reactor, bind_timeout=5.0, response_timeout=30.0)
+    connector.startService()
+    pump = _complete(reactor)
+    assert connector.status().binds[0].state == "binding"
+    reactor.advance(4.9)
+    assert not pump.clientIO.disconnected
+    reactor.advance(0.1)
+    pump.flush()
+    assert pump.clientIO.disconnected
+    assert "bind failed" in (connector.status().binds[0].last_error or "")
+
+
+def _reconnect_delays(reactor: MemoryReactorClock, count: int) -> list[float]:
+    """Fail ``count`` connection attempts in a row; the delays ClientService chose."""
+    with capturedLogs() as events:
+        for _ in range(count):
+            ConnectionCompleter(reactor).failOnce()
+            while not reactor.tcpClients:  # HostnameEndpoint reports the failure after 0.3 s
+                reactor.advance(0.05)
+    return [event["delay"] for event in events if "delay" in event and "attempt" in event]
+
+
+def test_reconnect_back_off_doubles_with_jitter_up_to_the_cap(
+    reactor: MemoryReactorClock,
+) -> None:
+    connector = make_connector(
+        reactor, random=lambda: 0.5, reconnect_initial_delay=1.0, reconnect_max_delay=4.0
+    )
+    connector.startService()
+    # Jitter 0.5 waits three quarters of 1, 2, 4, 4... seconds.
+    assert _reconnect_delays(reactor, 5) == [0.75, 1.5, 3.0, 3.0, 3.0]
+    status = connector.status().binds[0]
+    assert status.state == "connecting" and "connect failed" in (status.last_error or "")
+
+
+def test_jitter_spreads_binds_that_fail_together(reactor: MemoryReactorClock) -> None:
+    draws = iter([0.0, 0.9])
+    connector = make_connector(reactor, random=lambda: next(draws), binds=2)
+    connector.startService()
+    with capturedLogs() as events:
+        ConnectionCompleter(reactor).failOnce()
+        ConnectionCompleter(reactor).failOnce()
+        reactor.advance(0.3)
+    delays = sorted(event["delay"] for event in events if "delay" in event)
+    assert delays == [0.5, pytest.approx(0.95)]
+
+
+def test_an_unanswered_enquire_link_closes_the_link_and_it_rebinds(
+    reactor: MemoryReactorClock,
+) -> None:
+    connector, smsc = start(reactor, enquire_link_interval=10.0, response_timeout=5.0)
+    reactor.advance(10.0)  # the enquire_link is written but never reaches the SMSC
+    reactor.advance(5.0)
+    smsc.flush()
+    assert not connector.is_bound
+    assert connector.status().binds[0].state == "disconnected"
+    reactor.advance(1.0)
+    smsc.connect_all()
+    assert connector.is_bound and len(smsc.binds) == 2
+
+
+def test_stop_sends_unbind_before_closing(reactor: MemoryReactorClock) -> None:
+    connector, smsc = start(reactor)
+    stopped = connector.stopService()
+    [pump] = smsc.pumps
+    written = PduReader(1 << 16).feed(pump.clientIO.getOutBuffer())
+    assert [p.decode(frame).command_id for frame in written] == [p.UNBIND]
+    assert not pump.clientIO.disconnected  # waits for the unbind_resp
+    pump.serverIO.bufferReceived(b"".join(written))
+    smsc.flush()
+    assert result_of(stopped) is None and pump.clientIO.disconnected
+
+
+def test_status_follows_the_bind(reactor: MemoryReactorClock) -> None:
+    smsc = ScriptedSmsc(reactor)
+    reactor.listenTCP(PORT, smsc)
+    connector = make_connector(reactor)
+    assert connector.status().binds[0].state == "stopped"
+    reactor.advance(3.0)
+    connector.startService()
+    assert connector.status().binds[0].state == "connecting"
+    reactor.advance(2.0)
+    smsc.connect_all()
+    status = connector.status()
+    assert status.name == "up" and status.tps_limit == 0.0 and not status.throttled
+    [bind] = status.binds
+    assert (bind.state, bind.since, bind.window_used, bind.window_size) == ("bound_trx", 5.0, 0, 10)
+    assert bind.last_error is None and bind.tps == 0.0
+    connector.submit(submit_fields())
+    smsc.take()[0].ok()
+    smsc.flush()
+    assert connector.status().binds[0].tps == pytest.approx(1 / 5)  # one in the 5 s meter
+
+
+def test_tls_options_verify_the_server_name(tmp_path: Path) -> None:
+    base = ConnectorConfig(host="smsc.example.net", system_id="demo", tls=True)
+    checked = tls_options(base)
+    assert checked._hostnameASCII == "smsc.example.net"  # type: ignore[attr-defined]
+    named = tls_options(replace(base, tls_server_name="tls.example.net"))
+    assert named._hostnameASCII == "tls.example.net"  # type: ignore[attr-defined]
+    unchecked = tls_options(replace(base, tls_verify=False))
+    assert isinstance(unchecked, CertificateOptions) and not unchecked.verify
+
+
+def test_ca_file_may_hold_a_bundle(tmp_path: Path) -> None:
+    first, second = (make_certificate(tmp_path, name)[0] for name in ("one", "two"))
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(first.read_bytes() + b"\n" + second.read_bytes())
+    subjects = [c.getSubject().commonName for c in read_ca_file(str(bundle))]
+    assert subjects == [b"one", b"two"]
+    empty = tmp_path / "empty.pem"
+    empty.write_text("nothing here")
+    with pytest.raises(ValueError, match="no PEM certificate"):
+        read_ca_file(str(empty))

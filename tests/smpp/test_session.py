@@ -6,6 +6,7 @@ from collections.abc import Callable
 import pytest
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
 from gatewayd.errors import GatewayError, PermissionDenied
@@ -20,6 +21,7 @@ from gatewayd.smpp.session import (
     SmppSession,
     WrongState,
     may_send,
+    set_no_delay,
 )
 from tests.smpp.helpers import FakeESME, FakeSMSC, failure_of, has_no_result, result_of
 
@@ -349,3 +351,45 @@ def test_response_to_a_different_command_fails_the_request() -> None:
     request = smsc.one()
     smsc.send(Pdu(p.DATA_SM_RESP, p.ESME_ROK, request.sequence, {"message_id": b"x"}))
     assert failure_of(sent, PduError).value.smpp_status == p.ESME_RINVCMDID
+
+
+def test_a_request_may_set_its_own_timeout() -> None:
+    clock = Clock()
+    session = Session(clock, Role.ESME)  # response_timeout is 10 s
+    smsc = FakeSMSC(session)
+    bound = session.send_request(p.BIND_TRANSCEIVER, {"system_id": b"me"}, timeout=3.0)
+    smsc.received()
+    clock.advance(2.9)
+    assert has_no_result(bound)
+    clock.advance(0.1)
+    assert "in 3.0s" in str(failure_of(bound, ResponseTimeout).value)
+
+
+class _TcpLike(StringTransport):
+    def __init__(self, error: OSError | None = None) -> None:
+        super().__init__()
+        self.no_delay: bool | None = None
+        self.error = error
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        if self.error is not None:
+            raise self.error
+        self.no_delay = enabled
+
+
+@pytest.mark.parametrize("role", [Role.ESME, Role.SMSC])
+def test_every_session_turns_nagle_off_when_it_connects(role: Role) -> None:
+    transport = _TcpLike()
+
+    class Overriding(Session):
+        def connectionMade(self) -> None:  # as SmscSession does, without super()
+            pass
+
+    Overriding(Clock(), role).makeConnection(transport)
+    assert transport.no_delay is True
+
+
+def test_no_delay_is_skipped_where_the_transport_has_no_such_option() -> None:
+    assert set_no_delay(StringTransport()) is False
+    assert set_no_delay(_TcpLike(OSError("not a TCP socket"))) is False
+    assert set_no_delay(_TcpLike()) is True

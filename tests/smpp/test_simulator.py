@@ -1,15 +1,37 @@
+"""The simulator driven through fake ESMEs: no sockets, time from a Clock, chance from a
+seeded random.Random."""
+
 from __future__ import annotations
 
+import random
+from collections import Counter
+
+import pytest
 from twisted.internet.task import Clock
 
+from gatewayd.config.model import SimulatorConfig
 from gatewayd.smpp import pdu as p
-from gatewayd.smpp.receipts import Receipt, is_receipt, parse_receipt, parse_receipt_text
-from gatewayd.smpp.simulator import SimulatorFactory
+from gatewayd.smpp.receipts import (
+    TAG_MESSAGE_PAYLOAD,
+    Receipt,
+    is_receipt,
+    parse_receipt,
+    parse_receipt_text,
+)
+from gatewayd.smpp.simulator import Behaviour, SimulatorFactory
 from tests.smpp.helpers import FakeESME
 
 
-def _simulator(clock: Clock, status: str = "DELIVRD") -> SimulatorFactory:
-    return SimulatorFactory(clock, delivery_delay=2.0, receipt_status=status)
+def _simulator(
+    clock: Clock, status: str = "DELIVRD", behaviour: Behaviour | None = None, seed: int = 7
+) -> SimulatorFactory:
+    return SimulatorFactory(clock, 2.0, status, behaviour=behaviour, rng=random.Random(seed))
+
+
+def _bound(simulator: SimulatorFactory) -> FakeESME:
+    esme = FakeESME(simulator.buildProtocol(None))
+    assert esme.bind(system_id=b"demo").status == p.ESME_ROK
+    return esme
 
 
 def test_accepts_any_bind_and_answers_fresh_hex_ids(clock: Clock) -> None:
@@ -113,3 +135,188 @@ def test_stop_cancels_pending_receipts(clock: Clock) -> None:
     clock.advance(10)
     assert esme.received() == []
     assert not any(call.getTime() == 2.0 for call in clock.getDelayedCalls())
+
+
+def test_ids_come_from_the_injected_random(clock: Clock) -> None:
+    def ids(seed: int) -> list[bytes]:
+        esme = _bound(_simulator(clock, seed=seed))
+        return [esme.submit().bytes_field("message_id") for _ in range(3)]
+
+    assert ids(1) == ids(1) != ids(2)
+    assert all(len(message_id) == 16 for message_id in ids(1))
+
+
+def test_final_states_follow_the_weights(clock: Clock) -> None:
+    weights = {"DELIVRD": 6.0, "UNDELIV": 3.0, "EXPIRED": 1.0}
+    esme = _bound(_simulator(clock, behaviour=Behaviour(receipt_weights=weights)))
+    for _ in range(1000):
+        esme.submit(registered_delivery=1)
+    clock.advance(2)
+    stats = Counter(parse_receipt(pdu).stat for pdu in esme.received())
+    assert sum(stats.values()) == 1000
+    assert set(stats) == {"DELIVRD", "UNDELIV", "EXPIRED"}
+    for stat, weight in weights.items():
+        assert abs(stats[stat] - weight * 100) < 50, stats
+
+
+def test_failed_states_carry_an_error_code(clock: Clock) -> None:
+    esme = _bound(_simulator(clock, "UNDELIV"))
+    esme.submit(registered_delivery=1)
+    clock.advance(2)
+    assert parse_receipt(esme.one()).err == "001"
+
+
+def test_failure_only_receipts_skip_the_delivered_ones(clock: Clock) -> None:
+    weights = {"DELIVRD": 1.0, "EXPIRED": 1.0}
+    esme = _bound(_simulator(clock, behaviour=Behaviour(receipt_weights=weights)))
+    for _ in range(100):
+        esme.submit(registered_delivery=2)
+    clock.advance(2)
+    stats = Counter(parse_receipt(pdu).stat for pdu in esme.received())
+    assert set(stats) == {"EXPIRED"} and 30 < stats["EXPIRED"] < 70
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "status"),
+    [
+        (Behaviour(throttled_rate=1.0), p.ESME_RTHROTTLED),
+        (Behaviour(system_error_rate=1.0), p.ESME_RSYSERR),
+    ],
+)
+def test_submit_errors_get_no_receipt(clock: Clock, behaviour: Behaviour, status: int) -> None:
+    esme = _bound(_simulator(clock, behaviour=behaviour))
+    response = esme.submit(registered_delivery=1)
+    assert (response.command_id, response.status) == (p.SUBMIT_SM_RESP, status)
+    clock.advance(10)
+    assert esme.received() == []
+
+
+def test_error_rates_are_rates(clock: Clock) -> None:
+    behaviour = Behaviour(throttled_rate=0.2, system_error_rate=0.25)
+    esme = _bound(_simulator(clock, behaviour=behaviour))
+    statuses = Counter(esme.submit().status for _ in range(1000))
+    # 20% throttled, then 25% of the remaining 80% fail: 20% system errors, 60% accepted.
+    assert abs(statuses[p.ESME_RTHROTTLED] - 200) < 50, statuses
+    assert abs(statuses[p.ESME_RSYSERR] - 200) < 50, statuses
+    assert abs(statuses[p.ESME_ROK] - 600) < 50, statuses
+
+
+def test_drop_rate_closes_the_connection_without_an_answer(clock: Clock) -> None:
+    esme = _bound(_simulator(clock, behaviour=Behaviour(drop_rate=1.0)))
+    esme.request(p.SUBMIT_SM, {"destination_addr": b"1", "registered_delivery": 1})
+    assert esme.received() == []
+    assert esme.closing
+    clock.advance(10)
+    assert esme.received() == []
+
+
+def test_drop_after_n_submissions_per_connection(clock: Clock) -> None:
+    simulator = _simulator(clock, behaviour=Behaviour(drop_after=2))
+    esme = _bound(simulator)
+    assert [esme.submit().status for _ in range(2)] == [p.ESME_ROK, p.ESME_ROK]
+    assert not esme.closing
+    esme.request(p.SUBMIT_SM, {"destination_addr": b"1"})
+    assert esme.received() == [] and esme.closing
+    esme.disconnect()
+    again = _bound(simulator)  # a new connection counts from zero
+    assert again.submit().status == p.ESME_ROK
+
+
+def test_each_part_of_a_long_message_gets_its_id_and_receipt(clock: Clock) -> None:
+    esme = _bound(_simulator(clock))
+    ids = []
+    for part in (1, 2, 3):
+        udh = bytes((5, 0, 3, 0x2A, 3, part))
+        response = esme.submit(
+            esm_class=0x40, registered_delivery=1, short_message=udh + b"part %d" % part
+        )
+        ids.append(response.bytes_field("message_id").decode())
+    assert len(set(ids)) == 3
+    clock.advance(2)
+    receipts = esme.received()
+    assert [parse_receipt(pdu).message_id for pdu in receipts] == ids
+    assert receipts[1].bytes_field("short_message").endswith(b"text:part 2")
+
+
+def test_message_payload_and_data_sm_are_answered_and_receipted(clock: Clock) -> None:
+    esme = _bound(_simulator(clock))
+    payload = ((TAG_MESSAGE_PAYLOAD, b"long " * 60),)
+    esme.request(p.SUBMIT_SM, {"destination_addr": b"1", "registered_delivery": 1}, payload)
+    submitted = esme.one()
+    esme.request(p.DATA_SM, {"destination_addr": b"2", "registered_delivery": 1}, payload)
+    data_resp = esme.one()
+    assert data_resp.command_id == p.DATA_SM_RESP and data_resp.status == p.ESME_ROK
+    clock.advance(2)
+    first, second = esme.received()
+    assert parse_receipt(first).message_id == submitted.bytes_field("message_id").decode()
+    assert parse_receipt(second).message_id == data_resp.bytes_field("message_id").decode()
+    assert second.bytes_field("source_addr") == b"2"
+    assert first.bytes_field("short_message").endswith(b"text:" + b"long " * 4)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"receipt_weights": {"DELIVRD": 0.0}},
+        {"receipt_weights": {"DELIVRD": 1.0, "LOST": 1.0}},
+        {"receipt_weights": {"DELIVRD": -1.0, "UNDELIV": 2.0}},
+        {"throttled_rate": 1.5},
+        {"drop_rate": -0.1},
+        {"drop_after": -1},
+    ],
+)
+def test_nonsense_behaviour_is_refused(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        Behaviour(**kwargs)  # type: ignore[arg-type]
+
+
+def test_receipt_status_and_behaviour_are_exclusive(clock: Clock) -> None:
+    with pytest.raises(ValueError):
+        SimulatorFactory(clock, 1.0, "UNDELIV", behaviour=Behaviour())
+
+
+def test_built_from_config(clock: Clock) -> None:
+    config = SimulatorConfig(
+        delivery_delay=3.0,
+        delivered_weight=0.0,
+        expired_weight=2.0,
+        throttled_rate=0.5,
+        drop_after=4,
+    )
+    simulator = SimulatorFactory.from_config(clock, config, random.Random(1))
+    assert simulator.delivery_delay == 3.0
+    behaviour = simulator.behaviour
+    assert {s: w for s, w in behaviour.receipt_weights.items() if w} == {"EXPIRED": 2.0}
+    assert (behaviour.throttled_rate, behaviour.drop_after) == (0.5, 4)
+    assert SimulatorFactory.from_config(clock, SimulatorConfig()).behaviour == Behaviour()
+
+
+def test_each_destination_of_a_submit_multi_gets_its_id_and_receipt(clock: Clock) -> None:
+    esme = _bound(_simulator(clock))
+    destinations = (p.SmeAddress(1, 1, b"33700000002"), p.SmeAddress(1, 1, b"33700000003"))
+    fields: dict[str, object] = {
+        "source_addr": b"33600000001",
+        "dest_address": destinations,
+        "registered_delivery": 1,
+        "short_message": b"to both",
+    }
+    esme.request(p.SUBMIT_MULTI, fields)  # type: ignore[arg-type]
+    response = esme.one()
+    assert (response.command_id, response.status) == (p.SUBMIT_MULTI_RESP, p.ESME_ROK)
+    clock.advance(2)
+    receipts = esme.received()
+    assert [pdu.bytes_field("source_addr") for pdu in receipts] == [b"33700000002", b"33700000003"]
+    ids = [parse_receipt(pdu).message_id for pdu in receipts]
+    assert len(set(ids)) == 2
+    assert ids[0] == response.bytes_field("message_id").decode()
+
+
+def test_a_dropped_submit_multi_sends_nothing(clock: Clock) -> None:
+    esme = _bound(_simulator(clock, behaviour=Behaviour(drop_rate=1.0)))
+    fields: dict[str, object] = {
+        "dest_address": (p.SmeAddress(1, 1, b"1"),),
+        "registered_delivery": 1,
+    }
+    esme.request(p.SUBMIT_MULTI, fields)  # type: ignore[arg-type]
+    clock.advance(2)
+    assert esme.received() == [] and esme.closing
