@@ -155,6 +155,8 @@ class ConnectorConfig:
     window: int = checked(10, check=_positive)
     queue_limit: int = checked(1000, check=_not_negative)
     tps: float = checked(0.0, check=_not_negative)
+    long_messages: Literal["udh8", "udh16", "sar", "payload"] = "udh8"
+    gsm_packed: bool = False
     retry: Mapping[str, RetryRuleConfig] = field(
         default_factory=_no_retry_rules, metadata={"check": _retry_causes}
     )

@@ -1,13 +1,14 @@
 """Send queued messages to their connectors, and apply the receipts that come back.
 
-The first slice: one pass reads the oldest queued messages, routes each, and submits it on a
-bound connector. Messages whose connector is not bound stay queued and are retried on the next
-pass. Window, throttle, priorities and crash recovery come with the pipeline issue.
+One pass reads the oldest queued messages, routes each, splits it as its connector wants and
+offers every part to the connector, whose window, TPS and retry table pace them. Messages
+whose connector is not bound, or full, stay queued for a later pass. Priorities and crash
+recovery come with the pipeline issue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred, DeferredList
@@ -16,16 +17,15 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from gatewayd.config import ConnectorConfig
 from gatewayd.routing.router import StaticRouter
 from gatewayd.services import TypedService
 from gatewayd.smpp.client import ConnectorBusy, SubmitRejected
-from gatewayd.smpp.text import encode
+from gatewayd.smpp.concat import split
 from gatewayd.status import Status
 from gatewayd.storage.messages import MessageStore, Outbound
 
 log = Logger()
-MESSAGE_PAYLOAD = 0x0424
-MAX_SHORT_MESSAGE = 254
 
 
 class SubmitTarget(Protocol):
@@ -34,30 +34,44 @@ class SubmitTarget(Protocol):
     @property
     def is_bound(self) -> bool: ...
 
+    @property
+    def config(self) -> ConnectorConfig: ...
+
+    def has_room(self, submits: int) -> bool: ...
+
     def submit(
-        self, fields: dict[str, int | bytes], tlvs: tuple[tuple[int, bytes], ...] = ()
+        self, fields: Mapping[str, int | bytes], tlvs: Sequence[tuple[int, bytes]] = ()
     ) -> Deferred[str]: ...
 
 
-def submit_fields(msg: Outbound) -> tuple[dict[str, int | bytes], tuple[tuple[int, bytes], ...]]:
-    """submit_sm parameters for a message; long texts go in message_payload for now."""
-    data_coding, payload = encode(msg.body)
-    sender = msg.sender.encode("ascii")
-    fields: dict[str, int | bytes] = {
-        "source_addr_ton": 1 if msg.sender.isdigit() else (5 if msg.sender else 0),
-        "source_addr_npi": 1 if msg.sender.isdigit() else 0,
-        "source_addr": sender,
+Submission = tuple[dict[str, int | bytes], tuple[tuple[int, bytes], ...]]
+
+
+def submissions_for(msg: Outbound, config: ConnectorConfig) -> list[Submission]:
+    """The submit_sm parameters of each part of a message, split as the connector wants."""
+    parts = split(msg.body, config.long_messages, msg.id, config.gsm_packed)
+    numeric = msg.sender.isdigit()
+    base: dict[str, int | bytes] = {
+        "source_addr_ton": 1 if numeric else (5 if msg.sender else 0),
+        "source_addr_npi": 1 if numeric else 0,
+        "source_addr": msg.sender.encode("ascii"),
         "dest_addr_ton": 1,
         "dest_addr_npi": 1,
         "destination_addr": msg.destination.encode("ascii"),
         "registered_delivery": 1 if msg.registered_delivery else 0,
-        "data_coding": data_coding,
-        "short_message": b"",
     }
-    if len(payload) <= MAX_SHORT_MESSAGE:
-        fields["short_message"] = payload
-        return fields, ()
-    return fields, ((MESSAGE_PAYLOAD, payload),)
+    return [
+        (
+            {
+                **base,
+                "esm_class": part.esm_class,
+                "data_coding": part.data_coding,
+                "short_message": part.short_message,
+            },
+            tuple(part.tlvs),
+        )
+        for part in parts
+    ]
 
 
 class Dispatcher(TypedService):
@@ -127,32 +141,54 @@ class Dispatcher(TypedService):
             connector = self._connectors.get(name)
             if connector is None or not connector.is_bound:
                 continue
-            self._send(name, connector, msg)
+            if not self._send(name, connector, msg):
+                break  # the connector is full: the rest waits for a later pass
 
-    def _send(self, name: str, connector: SubmitTarget, msg: Outbound) -> None:
-        fields, tlvs = submit_fields(msg)
-        d = connector.submit(fields, tlvs)
-        d.addCallbacks(
-            self._sent, self._not_sent, callbackArgs=(name, msg), errbackArgs=(name, msg)
-        )
+    def _send(self, name: str, connector: SubmitTarget, msg: Outbound) -> bool:
+        """Offer every part of ``msg``; False when the connector has no room for them."""
+        submissions = submissions_for(msg, connector.config)
+        if not connector.has_room(len(submissions)):
+            return False
+        d = DeferredList([connector.submit(f, t) for f, t in submissions], consumeErrors=True)
+        d.addCallback(lambda results: Deferred.fromCoroutine(self._outcome(results, name, msg)))
         d.addErrback(
             lambda f: log.failure("recording {message_id} failed", f, message_id=msg.public_id)
         )
         d.addBoth(self._settled, msg.id)
         self._in_flight[msg.id] = d
+        return True
 
     def _settled(self, result: object, message_id: int) -> object:
         self._in_flight.pop(message_id, None)
         return result
 
-    def _sent(self, smsc_id: str, name: str, msg: Outbound) -> Deferred[None]:
-        log.info(
-            "sent {message_id} on {connector} as {smsc_message_id}",
-            message_id=msg.public_id,
-            connector=name,
-            smsc_message_id=smsc_id,
-        )
-        return self._store.mark_sent(msg.id, name, smsc_id, self._clock.seconds())
+    async def _outcome(self, results: list[tuple[bool, Any]], name: str, msg: Outbound) -> None:
+        smsc_ids = [value for ok, value in results if ok]
+        failures = [value for ok, value in results if not ok]
+        if smsc_ids:
+            log.info(
+                "sent {message_id} on {connector} as {smsc_message_id}",
+                message_id=msg.public_id,
+                connector=name,
+                smsc_message_id=",".join(smsc_ids),
+            )
+            await self._store.mark_sent(msg.id, name, smsc_ids, self._clock.seconds())
+        if not failures:
+            return
+        if smsc_ids:
+            # Resending would duplicate the parts the SMSC took: the message is failed whole.
+            code = f"partial:{len(smsc_ids)}/{len(results)}"
+            log.warn(
+                "{message_id} only partly sent on {connector}: {code}",
+                message_id=msg.public_id,
+                connector=name,
+                code=code,
+            )
+            await self._store.mark_failed(msg.id, Status.REJECTED, code, self._clock.seconds())
+            return
+        recorded = self._not_sent(failures[0], name, msg)
+        if recorded is not None:
+            await recorded
 
     def _not_sent(self, failure: Failure, name: str, msg: Outbound) -> Deferred[None] | None:
         if failure.check(ConnectorBusy):

@@ -175,6 +175,11 @@ class UpstreamConnector(TypedService):
             return fail(ConnectorBusy(f"connector {self.name}: {limit} submits already wait"))
         return job.deferred
 
+    def has_room(self, submits: int) -> bool:
+        """Whether ``submits`` more can wait without ConnectorBusy: a long message's parts
+        are offered together or not at all."""
+        return self._waiting + submits <= self.config.queue_limit
+
     def status(self) -> ConnectorStatus:
         now = seconds(self.reactor)
         return ConnectorStatus(

@@ -87,9 +87,10 @@ class MessageStore:
         return self._db.run("queued", queued, limit, tuple(exclude))
 
     def mark_sent(
-        self, message_id: int, connector: str, smsc_id: str, now: float
+        self, message_id: int, connector: str, smsc_ids: Sequence[str], now: float
     ) -> Deferred[None]:
-        return self._db.run("mark_sent", mark_sent, message_id, connector, smsc_id, now)
+        """Record the SMSC's id of each part, in part order."""
+        return self._db.run("mark_sent", mark_sent, message_id, connector, tuple(smsc_ids), now)
 
     def mark_failed(
         self, message_id: int, status: Status, error_code: str, now: float
@@ -208,21 +209,24 @@ def queued(s: Session, limit: int, exclude: tuple[int, ...]) -> list[Outbound]:
     return [Outbound(*row) for row in s.execute(query)]
 
 
-def mark_sent(s: Session, message_id: int, connector: str, smsc_id: str, now: float) -> None:
+def mark_sent(
+    s: Session, message_id: int, connector: str, smsc_ids: Sequence[str], now: float
+) -> None:
     msg = s.get(Message, message_id)
     if msg is None:
         return
     conn_id = connector_id(s, connector, now)
     msg.connector_id = conn_id
-    s.add(
+    s.add_all(
         MessagePart(
             message_id=msg.id,
-            seq=1,
+            seq=seq,
             connector_id=conn_id,
             smsc_message_id=smsc_id,
             status=Status.SENT,
             updated_at=now,
         )
+        for seq, smsc_id in enumerate(smsc_ids, start=1)
     )
     if msg.status not in FINAL:  # a receipt may have overtaken the response
         _transition(s, msg, Status.SENT, None, now)
@@ -232,6 +236,17 @@ def mark_failed(s: Session, message_id: int, status: Status, error: str, now: fl
     msg = s.get(Message, message_id)
     if msg is not None and msg.status not in FINAL:
         _transition(s, msg, status, error, now)
+
+
+def combined_status(parts: Sequence[tuple[str, str | None]]) -> tuple[Status, str | None]:
+    """One status per recipient from its parts' receipts: delivered only when every part is,
+    failed as soon as one part failed, sent while any is still out."""
+    for status, error in parts:
+        if status in FAILED or status in (Status.UNKNOWN, Status.CANCELLED):
+            return Status(status), error
+    if parts and all(status == Status.DELIVERED for status, _ in parts):
+        return Status.DELIVERED, None
+    return Status.SENT, None
 
 
 def apply_receipt(
@@ -250,8 +265,13 @@ def apply_receipt(
     msg = s.get(Message, part.message_id)
     if msg is None:
         return None
-    if msg.status != status:
-        _transition(s, msg, status, error, now)
+    s.flush()
+    parts = s.execute(
+        select(MessagePart.status, MessagePart.error_code).where(MessagePart.message_id == msg.id)
+    ).all()
+    combined, code = combined_status([(st, err) for st, err in parts])
+    if msg.status != combined and msg.status not in FINAL:
+        _transition(s, msg, combined, code, now)
     return msg.public_id
 
 

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from gatewayd.smpp.text import segments
 from tests.e2e.conftest import Daemon, chromium_path
 
 pytestmark = pytest.mark.e2e
@@ -72,3 +73,14 @@ def test_browser_login_send_and_watch_delivered(daemon: Daemon) -> None:
         expect(page.locator("tr.recipient td.status")).to_have_text("délivré")
         page.screenshot(path=str(daemon.workdir / "statuses.png"))
         browser.close()
+
+
+def test_a_long_ucs2_message_is_sent_in_parts_and_delivered(daemon: Daemon) -> None:
+    text = "Привет 😀 " * 14  # UCS-2 with surrogate pairs: 140 units, 3 parts of 67 at most
+    assert segments(text).parts == 3
+    result = daemon.cli("send", "-c", str(daemon.config), "--to", "22376600000", "--text", text)
+    assert result.returncode == 0, result.stdout + result.stderr
+    message_id = result.stdout.split()[0]
+    assert result.stdout.splitlines()[-1] == f"{message_id} delivered"
+    sent = daemon.wait_for(rf"sent {message_id} on simulator as (\S+)")
+    assert len(sent.group(1).split(",")) == 3

@@ -22,7 +22,7 @@ async def test_a_message_goes_from_accepted_to_delivered(database: Database) -> 
     [queued] = await store.queued(10, ())
     assert queued.public_id == public_id and queued.destination == "22376600000"
     assert await store.queued(10, (queued.id,)) == []
-    await store.mark_sent(queued.id, "sim", "ABC123", 11.0)
+    await store.mark_sent(queued.id, "sim", ["ABC123"], 11.0)
     assert await store.queued(10, ()) == []
     assert await store.apply_receipt("sim", "ABC123", Status.DELIVERED, None, 12.0) == public_id
     assert await store.apply_receipt("sim", "nope", Status.DELIVERED, None, 12.0) is None
@@ -45,7 +45,7 @@ async def test_receipt_before_response_is_not_undone(database: Database) -> None
     [public_id] = await store.accept(batch(account.id, ["22376600000"]), 10.0)
     [queued] = await store.queued(10, ())
     await store.mark_failed(queued.id, Status.REJECTED, "smpp:0x0000000b", 11.0)
-    await store.mark_sent(queued.id, "sim", "X", 12.0)
+    await store.mark_sent(queued.id, "sim", ["X"], 12.0)
     assert (await store.message(public_id, None)).status == Status.REJECTED
 
 
