@@ -198,9 +198,42 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ENDPOINT",
         help="Twisted endpoint, e.g. tcp:2776:interface=127.0.0.1",
     )
-    c.add_argument("--delivery-delay", type=float, default=1.0, metavar="SECONDS")
     c.add_argument(
-        "--receipt-status", default="DELIVRD", choices=["DELIVRD", "UNDELIV", "EXPIRED", "REJECTD"]
+        "--delivery-delay",
+        type=float,
+        metavar="SECONDS",
+        help="seconds before a receipt is sent (default 1)",
+    )
+    for state in ("delivered", "undeliverable", "expired", "rejected"):
+        c.add_argument(
+            f"--{state}-weight",
+            type=float,
+            metavar="W",
+            help=f"relative share of {state} receipts (default: 1 for delivered, 0 for the others)",
+        )
+    c.add_argument(
+        "--throttled-rate",
+        type=float,
+        metavar="R",
+        help="share of submits answered ESME_RTHROTTLED, 0 to 1",
+    )
+    c.add_argument(
+        "--system-error-rate",
+        type=float,
+        metavar="R",
+        help="share of submits answered ESME_RSYSERR, 0 to 1",
+    )
+    c.add_argument(
+        "--drop-rate",
+        type=float,
+        metavar="R",
+        help="share of requests on which the connection is dropped, 0 to 1",
+    )
+    c.add_argument(
+        "--drop-after",
+        type=int,
+        metavar="N",
+        help="drop each connection after N answered requests (0: never)",
     )
     c = with_config(command("send", "send one SMS through the running daemon", "cmd_send"))
     c.add_argument("--to", required=True, metavar="NUMBER", help="with its country code")

@@ -200,3 +200,20 @@ def test_account_smpp_limits_are_stored_and_checked(run: Run) -> None:
         "account", "create", "-c", "CONF", "--name", "Bad", "--smpp-allow", "10.0.0.300/8"
     )
     assert code == 1 and "is not an IP network" in err
+
+
+def test_smsc_sim_checks_its_behaviour_flags(run: Run) -> None:
+    code, _, err = run("smsc-sim", "--listen", "tcp:0", "--throttled-rate", "2")
+    assert code == 2 and "command line: throttled_rate: " in err
+    code, _, err = run("smsc-sim", "--listen", "tcp:0", "--delivered-weight", "0")
+    assert code == 2 and "every receipt weight is 0" in err
+
+
+def test_a_simulator_without_any_receipt_state_is_refused(tmp_path: Path) -> None:
+    from gatewayd.config import load_config
+    from gatewayd.errors import ConfigError
+
+    path = tmp_path / "sim.toml"
+    path.write_text("[simulator]\ndelivered_weight = 0.0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="simulator.delivered_weight: every receipt weight"):
+        load_config(path, environ={})

@@ -123,8 +123,20 @@ def cross_check(config: Config, source: str) -> None:
                 f"connectors.{name}.password_file",
                 "set password or password_file, not both",
             )
+    check_simulator(config.simulator, source, "simulator.delivered_weight")
     if config.demo.enabled and not default:
         raise ConfigError(source, "demo.enabled", "the demo needs routing.default_connector")
+
+
+def check_simulator(sim: SimulatorConfig, source: str, key: str) -> None:
+    weights = (
+        sim.delivered_weight,
+        sim.undeliverable_weight,
+        sim.expired_weight,
+        sim.rejected_weight,
+    )
+    if not any(weights):
+        raise ConfigError(source, key, "every receipt weight is 0: the simulator needs one")
 
 
 def all_key_paths() -> list[str]:
