@@ -12,8 +12,8 @@ from collections.abc import Callable
 from gatewayd.smpp import pdu as p
 from gatewayd.smpp.pdu import Pdu, decode, encode, make_tlv
 
-REPEATS = 9
-NUMBER = 20_000
+REPEATS = 25
+NUMBER = 10_000
 
 #: A typical MT: alphanumeric sender, international destination, receipt requested,
 #: 40 octets of GSM text, one TLV. Only the fields a sender sets; the rest default.

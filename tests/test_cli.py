@@ -215,5 +215,5 @@ def test_a_simulator_without_any_receipt_state_is_refused(tmp_path: Path) -> Non
 
     path = tmp_path / "sim.toml"
     path.write_text("[simulator]\ndelivered_weight = 0.0\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="simulator.delivered_weight: every receipt weight"):
+    with pytest.raises(ConfigError, match=r"simulator\.delivered_weight: every receipt weight"):
         load_config(path, environ={})
