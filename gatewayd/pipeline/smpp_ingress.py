@@ -23,11 +23,10 @@ from gatewayd.smpp.operations import (
 from gatewayd.smpp.pdu import ESME_RINVDSTADR, Pdu
 from gatewayd.smpp.server import BindLimits
 from gatewayd.smpp.text import decode
+from gatewayd.smpp.tlv import MESSAGE_PAYLOAD
 from gatewayd.status import FINAL, message_state
 from gatewayd.storage.accounts import AccountInfo, AccountStore
 from gatewayd.storage.messages import MessageStore
-
-MESSAGE_PAYLOAD = 0x0424
 
 
 def text_of(pdu: Pdu) -> str:

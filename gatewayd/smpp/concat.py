@@ -31,16 +31,18 @@ from gatewayd.smpp.text import (
     encode_text,
     unpack_gsm,
 )
+from gatewayd.smpp.tlv import (
+    MESSAGE_PAYLOAD,
+    SAR_MSG_REF_NUM,
+    SAR_SEGMENT_SEQNUM,
+    SAR_TOTAL_SEGMENTS,
+)
 
 Method = Literal["udh8", "udh16", "sar", "payload"]
 
 UDHI = 0x40  # esm_class: short_message starts with a user data header
 IEI_CONCAT_8 = 0x00
 IEI_CONCAT_16 = 0x08
-SAR_MSG_REF_NUM = 0x020C
-SAR_TOTAL_SEGMENTS = 0x020E
-SAR_SEGMENT_SEQNUM = 0x020F
-MESSAGE_PAYLOAD = 0x0424
 MAX_PARTS = 255  # the part counters are one octet in both UDHs and in sar_total_segments
 MAX_PAYLOAD = 0xFFFF  # a TLV length is two octets
 

@@ -11,14 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from gatewayd.smpp import tlv
 from gatewayd.smpp.pdu import DATA_SM, DELIVER_SM, ESME_RX_P_APPN, Pdu, PduError, Tlvs
 
 ESM_CLASS_RECEIPT = 0x04
 
-TAG_RECEIPTED_MESSAGE_ID = 0x001E
-TAG_NETWORK_ERROR_CODE = 0x0423
-TAG_MESSAGE_PAYLOAD = 0x0424
-TAG_MESSAGE_STATE = 0x0427
+TAG_RECEIPTED_MESSAGE_ID = tlv.RECEIPTED_MESSAGE_ID
+TAG_NETWORK_ERROR_CODE = tlv.NETWORK_ERROR_CODE
+TAG_MESSAGE_PAYLOAD = tlv.MESSAGE_PAYLOAD
+TAG_MESSAGE_STATE = tlv.MESSAGE_STATE
 
 #: message_state TLV values (§5.2.28) and their Appendix B ``stat`` spelling.
 MESSAGE_STATES: Mapping[int, str] = {

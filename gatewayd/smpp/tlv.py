@@ -36,6 +36,16 @@ class TlvSpec:
         return self.min_size == self.max_size
 
 
+# Tags that other modules build or read by hand (the table below has them all by name).
+RECEIPTED_MESSAGE_ID = 0x001E
+SAR_MSG_REF_NUM = 0x020C
+SAR_TOTAL_SEGMENTS = 0x020E
+SAR_SEGMENT_SEQNUM = 0x020F
+NETWORK_ERROR_CODE = 0x0423
+MESSAGE_PAYLOAD = 0x0424
+MESSAGE_STATE = 0x0427
+
+
 def _int(tag: int, name: str, size: int) -> TlvSpec:
     return TlvSpec(tag, name, TlvType.INT, size, size)
 
