@@ -6,11 +6,12 @@ config section) as constructor arguments; the reactor comes in from ``__main__``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.web.server import Site
 
@@ -20,7 +21,9 @@ from gatewayd.admin.rendering import make_environment
 from gatewayd.config import Config, ConnectorConfig, diff_config
 from gatewayd.errors import ConfigError
 from gatewayd.listeners import ListenerService
+from gatewayd.pipeline.callbacks import CallbackClient
 from gatewayd.pipeline.dispatcher import Dispatcher
+from gatewayd.pipeline.outbox import Outbox
 from gatewayd.pipeline.receipts import ReceiptHandler
 from gatewayd.pipeline.smpp_ingress import SmppMessages
 from gatewayd.pipeline.submission import Submissions
@@ -29,9 +32,11 @@ from gatewayd.services import TypedMultiService, TypedService
 from gatewayd.smpp.client import UpstreamConnector
 from gatewayd.smpp.server import SmppServerFactory
 from gatewayd.smpp.simulator import SimulatorFactory
-from gatewayd.storage.accounts import AccountStore
+from gatewayd.storage.accounts import AccountInfo, AccountStore
+from gatewayd.storage.committer import GroupCommitter
 from gatewayd.storage.database import Database, create_db_engine, thread_count
 from gatewayd.storage.messages import MessageStore
+from gatewayd.storage.traffic import OutboxRow, drop_unmatched, load_unmatched
 from gatewayd.storage.websessions import WebSessionStore
 
 log = Logger()
@@ -60,6 +65,50 @@ class _OnStop(TypedService):
         return self._on_stop()
 
 
+class _Periodic(TypedService):
+    """Runs an async job every ``interval`` seconds; a failure is logged, never fatal."""
+
+    def __init__(
+        self, name: str, clock: Any, interval: float, job: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
+        self.setName(name)
+        self._job = job
+        self._loop = LoopingCall(self._run)
+        self._loop.clock = clock
+        self._interval = interval
+
+    def _run(self) -> Deferred[None]:
+        d = Deferred.fromCoroutine(self._job())
+        return d.addErrback(lambda f: log.failure("{job} failed", f, job=self.name))
+
+    def startService(self) -> None:
+        super().startService()
+        self._loop.start(self._interval, now=False)
+
+    def stopService(self) -> None:
+        super().stopService()
+        if self._loop.running:
+            self._loop.stop()
+
+
+class BoundCustomers:
+    """The outbox's view of the SMPP server: which account is bound, and deliver_sm."""
+
+    def __init__(self, factory: SmppServerFactory[AccountInfo]) -> None:
+        self._factory = factory
+
+    def principal_for(self, account_id: int) -> AccountInfo | None:
+        return next((p for p in self._factory.principals() if p.id == account_id), None)
+
+    def deliver(
+        self,
+        principal: AccountInfo,
+        fields: Mapping[str, int | bytes],
+        tlvs: Sequence[tuple[int, bytes]],
+    ) -> Deferred[bool]:
+        return self._factory.deliver(principal, fields, tlvs)
+
+
 class Gateway(TypedMultiService):
     """The daemon's service tree. Children start in order and stop in reverse order."""
 
@@ -73,18 +122,42 @@ class Gateway(TypedMultiService):
             create_db_engine(config.database), reactor, thread_count(config.database)
         )
         self.db.setServiceParent(self)
+        pipeline = config.pipeline
+        # Stops after the connectors and the dispatcher: what they record last still commits.
+        self.committer = GroupCommitter(
+            self.db, reactor, pipeline.commit_delay, pipeline.commit_max
+        )
+        self.committer.setServiceParent(self)
         self.accounts = AccountStore(self.db)
         self.messages = MessageStore(self.db)
         self.sessions = WebSessionStore(self.db)
         self.router = StaticRouter(config.routing.default_connector)
         self._build_simulator()
-        self.receipts = ReceiptHandler(self.messages, reactor)
+        self._connector_ids: dict[str, int] = {}
+        self.receipts = ReceiptHandler(
+            self.committer, reactor, config, self._connector_ids, lambda rows: self._offer(rows)
+        )
         self.connectors = self._build_connectors()
-        self.dispatcher = Dispatcher(self.messages, self.connectors, self.router, reactor)
-        self.submissions = Submissions(self.messages, reactor, self.dispatcher.wake)
+        self.dispatcher = Dispatcher(
+            self.db,
+            self.committer,
+            self.connectors,
+            self.router,
+            reactor,
+            pipeline,
+            self.receipts.part_recorded,
+        )
+        self.dispatcher.connector_ids = self._connector_ids
+        self.dispatcher.ready.addCallback(lambda _: self._recover_receipts())
+        self.submissions = Submissions(
+            self.committer, reactor, self.dispatcher.enqueue, pipeline.max_age
+        )
         self.dispatcher.setServiceParent(self)
         self._build_smpp_server()
         self._build_web()
+        _Periodic(
+            "housekeeping", reactor, pipeline.sweep_interval, self._housekeeping
+        ).setServiceParent(self)
 
     # -- builders ---------------------------------------------------------------------------
     def _listen(self, label: str, description: str, factory: Any) -> None:
@@ -114,14 +187,26 @@ class Gateway(TypedMultiService):
         return connectors
 
     def _build_smpp_server(self) -> None:
-        messages = SmppMessages(self.accounts, self.messages, self.submissions, self._reactor)
-        factory = SmppServerFactory(
+        messages = SmppMessages(
+            self.accounts, self.messages, self.submissions, self._reactor, self.dispatcher
+        )
+        factory: SmppServerFactory[AccountInfo] = SmppServerFactory(
             self.config.smpp_server,
             self._reactor,
             messages.authenticate,
             messages,
             policy=messages,
         )
+        self.outbox = Outbox(
+            self.db,
+            self.committer,
+            self._reactor,
+            self.config.pipeline,
+            BoundCustomers(factory),
+            CallbackClient(self._reactor, self.config.pipeline.callback_timeout),
+        )
+        self.outbox.setServiceParent(self)
+        factory.on_receiver_bound = lambda account: self.outbox.account_bound(account.id)
         _OnStop("smpp-unbind", factory.unbind_all).setServiceParent(self)
         for description in self.config.smpp_server.listen:
             self._listen("SMPP server", description, factory)
@@ -145,6 +230,19 @@ class Gateway(TypedMultiService):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             control_site = _site(control.resource())
             self._listen("control API", f"unix:{_escape(path)}:mode=600:lockfile=1", control_site)
+
+    # -- the pipeline's glue ----------------------------------------------------------------
+    def _offer(self, rows: Sequence[OutboxRow]) -> None:
+        self.outbox.offer(rows)
+
+    def _recover_receipts(self) -> Deferred[None]:
+        d = self.db.run("load_unmatched", load_unmatched)
+        return d.addCallback(self.receipts.load)
+
+    async def _housekeeping(self) -> None:
+        before = self._reactor.seconds() - self.config.pipeline.receipt_wait
+        if self.receipts.drop_older_than(before):
+            await self.db.run("drop_unmatched", drop_unmatched, before)
 
     # -- lifecycle --------------------------------------------------------------------------
     def when_ready(self) -> Deferred[Any]:

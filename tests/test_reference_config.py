@@ -24,7 +24,7 @@ def documented_paths() -> list[str]:
 def flatten_toml(data: dict[str, Any], prefix: str = "") -> list[str]:
     out = []
     for key, value in data.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and value:
             out += flatten_toml(value, f"{prefix}{key}.")
         else:
             out.append(f"{prefix}{key}")

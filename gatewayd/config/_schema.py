@@ -117,10 +117,10 @@ def key_paths(cls: type[Any], prefix: str = "") -> Iterator[str]:
         origin = get_origin(tp)
         if dataclasses.is_dataclass(tp):
             yield from key_paths(typing.cast(type[Any], tp), path)
-        elif origin is dict or origin is Mapping:
+        elif (origin is dict or origin is Mapping) and dataclasses.is_dataclass(get_args(tp)[1]):
             yield from key_paths(get_args(tp)[1], f"{path}.*")
         else:
-            yield path
+            yield path  # a scalar, or a table of scalars ([mo] routes) as one key
 
 
 def scalar_type(cls: type[Any], parts: list[str]) -> Any:

@@ -125,6 +125,12 @@ class RetryRuleConfig:
     max_delay: float = checked(300.0, check=_not_negative)
 
 
+def _dedup_tag(value: Any) -> str | None:
+    if value == 0 or 0x1400 <= value <= 0x3FFF:
+        return None
+    return "must be 0 (off) or a vendor-specific TLV tag from 0x1400 to 0x3FFF"
+
+
 def _no_retry_rules() -> Mapping[str, RetryRuleConfig]:
     return MappingProxyType({})
 
@@ -157,6 +163,8 @@ class ConnectorConfig:
     tps: float = checked(0.0, check=_not_negative)
     long_messages: Literal["udh8", "udh16", "sar", "payload"] = "udh8"
     gsm_packed: bool = False
+    receipt_ids: Literal["same", "decimal", "hex"] = "same"
+    dedup_tlv: int = checked(0, check=_dedup_tag)
     retry: Mapping[str, RetryRuleConfig] = field(
         default_factory=_no_retry_rules, metadata={"check": _retry_causes}
     )
@@ -183,6 +191,35 @@ class RoutingConfig:
 
 
 @dataclass(frozen=True)
+class PipelineConfig:
+    commit_delay: float = checked(0.002, check=_not_negative)
+    commit_max: int = checked(2000, check=_positive)
+    max_age: float = checked(172800.0, check=_positive)
+    memory_limit: int = checked(100000, check=_positive)
+    receipt_wait: float = checked(3600.0, check=_positive)
+    outbox_expiry: float = checked(259200.0, check=_positive)
+    deliver_window: int = checked(10, check=_positive)
+    sweep_interval: float = checked(5.0, check=_positive)
+    callback_timeout: float = checked(10.0, check=_positive)
+
+
+def _mo_routes(value: Any) -> str | None:
+    for address in value:
+        if not address or len(address) > 21 or not address.isalnum():
+            return f"{address!r} is not an address (1 to 21 letters or digits)"
+    return None
+
+
+def _no_mo_routes() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class MoConfig:
+    routes: Mapping[str, str] = field(default_factory=_no_mo_routes, metadata={"check": _mo_routes})
+
+
+@dataclass(frozen=True)
 class DemoConfig:
     enabled: bool = False
     operator_login: str = "admin"
@@ -204,4 +241,6 @@ class Config:
     connectors: Mapping[str, ConnectorConfig] = field(default_factory=_no_connectors)
     simulator: SimulatorConfig = SimulatorConfig()
     routing: RoutingConfig = RoutingConfig()
+    pipeline: PipelineConfig = PipelineConfig()
+    mo: MoConfig = MoConfig()
     demo: DemoConfig = DemoConfig()

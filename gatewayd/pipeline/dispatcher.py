@@ -1,29 +1,47 @@
-"""Send queued messages to their connectors, and apply the receipts that come back.
+"""Send accepted messages to their connectors, and record what the SMSCs acknowledged.
 
-One pass reads the oldest queued messages, routes each, splits it as its connector wants and
-offers every part to the connector, whose window, TPS and retry table pace them. Messages
-whose connector is not bound, or full, stay queued for a later pass. Priorities and crash
-recovery come with the pipeline issue.
+Accepted messages arrive here right after their commit (:meth:`Dispatcher.enqueue`) and wait
+in an in-memory :class:`SendQueue` per connector, so the steady state reads nothing from the
+database. On start, and whenever the backlog outgrew ``[pipeline] memory_limit``, the queue is
+(re)filled from the database, which stays the source of truth.
+
+Each part's submit_sm_resp is recorded on its own (group-committed), so after a crash only the
+parts the SMSC had not acknowledged are sent again. A duplicate toward the SMSC is possible only
+for a part that was in the SMSC's hands (sent, its response not yet committed) at the crash; see
+docs/pipeline.md for the window and its measurement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from twisted.internet.defer import Deferred, DeferredList
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from gatewayd.config import ConnectorConfig
+from gatewayd.config import ConnectorConfig, PipelineConfig
+from gatewayd.pipeline.queues import TRANSACTIONAL, SendQueue
+from gatewayd.pipeline.smsc_ids import normalise
 from gatewayd.routing.router import StaticRouter
 from gatewayd.services import TypedService
 from gatewayd.smpp.client import ConnectorBusy, SubmitRejected
 from gatewayd.smpp.concat import split
 from gatewayd.status import Status
-from gatewayd.storage.messages import MessageStore, Outbound
+from gatewayd.storage.committer import GroupCommitter
+from gatewayd.storage.database import Database
+from gatewayd.storage.messages import Outbound
+from gatewayd.storage.traffic import (
+    PART_SENT,
+    TRANSITION,
+    PartSent,
+    Transition,
+    ensure_connectors,
+    load_queued,
+)
 
 log = Logger()
 
@@ -48,7 +66,9 @@ Submission = tuple[dict[str, int | bytes], tuple[tuple[int, bytes], ...]]
 
 
 def submissions_for(msg: Outbound, config: ConnectorConfig) -> list[Submission]:
-    """The submit_sm parameters of each part of a message, split as the connector wants."""
+    """The submit_sm parameters of each part of a message, split as the connector wants. The
+    split is deterministic (the concatenation reference is the message id), so a part resent
+    after a restart is the same part."""
     parts = split(msg.body, config.long_messages, msg.id, config.gsm_packed)
     numeric = msg.sender.isdigit()
     base: dict[str, int | bytes] = {
@@ -60,18 +80,37 @@ def submissions_for(msg: Outbound, config: ConnectorConfig) -> list[Submission]:
         "destination_addr": msg.destination.encode("ascii"),
         "registered_delivery": 1 if msg.registered_delivery else 0,
     }
-    return [
-        (
-            {
-                **base,
-                "esm_class": part.esm_class,
-                "data_coding": part.data_coding,
-                "short_message": part.short_message,
-            },
-            tuple(part.tlvs),
-        )
-        for part in parts
-    ]
+    out: list[Submission] = []
+    for seq, part in enumerate(parts, start=1):
+        tlvs = tuple(part.tlvs)
+        if config.dedup_tlv:
+            tlvs += ((config.dedup_tlv, f"{msg.public_id}:{seq}".encode("ascii")),)
+        fields = {
+            **base,
+            "esm_class": part.esm_class,
+            "data_coding": part.data_coding,
+            "short_message": part.short_message,
+        }
+        out.append((fields, tlvs))
+    return out
+
+
+@dataclass
+class _Flight:
+    """One message on its way: the parts still awaiting their submit_sm_resp."""
+
+    msg: Outbound
+    connector: str
+    total: int
+    waiting: int
+    acked: set[int] = field(default_factory=set)
+    smsc_ids: dict[int, str] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+
+
+#: Told of every part recorded as sent: (connector id, normalised SMSC id). Receipts that
+#: overtook their submit_sm_resp wait for this.
+PartRecorded = Callable[[int, str], None]
 
 
 class Dispatcher(TypedService):
@@ -79,136 +118,309 @@ class Dispatcher(TypedService):
 
     def __init__(
         self,
-        store: MessageStore,
+        db: Database,
+        committer: GroupCommitter,
         connectors: Mapping[str, SubmitTarget],
         router: StaticRouter,
         clock: IReactorTime,
-        poll_interval: float = 1.0,
-        batch_size: int = 200,
+        config: PipelineConfig,
+        on_part_recorded: PartRecorded | None = None,
     ) -> None:
-        self._store = store
+        self._db = db
+        self._committer = committer
         self._connectors = connectors
         self.router = router
         self._clock = clock
-        self._batch_size = batch_size
-        self._poll_interval = poll_interval
-        self._in_flight: dict[int, Deferred[Any]] = {}
-        self._loop = LoopingCall(self.pump)
+        self._config = config
+        self._on_part_recorded = on_part_recorded
+        self.connector_ids: dict[str, int] = {}
+        self._queues: dict[str, SendQueue] = {}
+        self._known: set[int] = set()  # queued or in flight, so a refill never doubles one
+        self._flights: dict[int, _Flight] = {}
+        self._in_flight: dict[str, int] = {}  # parts awaiting a response, per connector
+        self._spilled_from: int | None = None  # lowest id left in the database only
+        self._refilling: Deferred[None] | None = None
+        self._skips = 0  # messages left to the database while spilled
+        # Connectors that just failed a submit in a retryable way: left alone until the next
+        # tick, so that a link that fails at once is not hammered in a loop.
+        self._resting: set[str] = set()
+        self._loop = LoopingCall(self._tick)
         self._loop.clock = clock
-        self._pass: Deferred[None] | None = None
-        self._again = False
-        self._wake_call: IDelayedCall | None = None
+        self.ready: Deferred[None] = Deferred()
+
+    # --- lifecycle ---------------------------------------------------------------------------
 
     def startService(self) -> None:
         super().startService()
-        self._loop.start(self._poll_interval, now=True).addErrback(
+        d = Deferred.fromCoroutine(self._start())
+        d.addErrback(lambda f: log.failure("dispatcher could not start", f))
+
+    async def _start(self) -> None:
+        names = sorted(self._connectors)
+        # Updated in place: the receipt handler shares this mapping.
+        self.connector_ids.update(
+            await self._db.run("connectors", ensure_connectors, names, self._clock.seconds())
+        )
+        self._spilled_from = 0
+        await self._refill()
+        backlog = len(self._known)
+        if backlog:
+            log.info("recovered {n} queued message(s) from the database", n=backlog)
+        self._loop.start(1.0, now=False).addErrback(
             lambda f: log.failure("dispatcher loop stopped", f)
         )
+        self.ready.callback(None)
+        self.pump_all()
 
     def stopService(self) -> Deferred[Any]:
         super().stopService()
         if self._loop.running:
             self._loop.stop()
-        if self._wake_call is not None and self._wake_call.active():
-            self._wake_call.cancel()
-        pending = list(self._in_flight.values()) + ([self._pass] if self._pass else [])
-        return DeferredList(pending, consumeErrors=True)
+        # Whatever is in flight settles (the connectors fail what they still hold when they
+        # stop, after us) and is recorded before the database goes.
+        return self._committer.drain()
 
-    def wake(self) -> None:
-        """New messages were accepted: run a pass soon, without waiting for the poll."""
-        if self.running and (self._wake_call is None or not self._wake_call.active()):
-            self._wake_call = self._clock.callLater(0, self.pump)
+    # --- intake ------------------------------------------------------------------------------
 
-    def pump(self) -> Deferred[None] | None:
-        if self._pass is not None:
-            self._again = True  # a pass is reading; run another when it ends
-            return self._pass
-        self._again = False
-        self._pass = Deferred.fromCoroutine(self._one_pass())
-        self._pass.addErrback(lambda f: log.failure("dispatcher pass failed", f))
-        self._pass.addBoth(self._pass_done)
-        return None
-
-    def _pass_done(self, _: object) -> None:
-        self._pass = None
-        if self._again and self.running:
-            self.wake()
-
-    async def _one_pass(self) -> None:
-        batch = await self._store.queued(self._batch_size, self._in_flight.keys())
-        for msg in batch:
-            name = self.router.route(msg.destination)
-            connector = self._connectors.get(name)
-            if connector is None or not connector.is_bound:
+    def enqueue(self, messages: Sequence[Outbound]) -> None:
+        """Newly committed messages: queue them in memory, or leave them to a refill when the
+        backlog is over the memory limit (transactional ones always get in)."""
+        touched: set[str] = set()
+        for msg in messages:
+            if msg.id in self._known:
                 continue
-            if not self._send(name, connector, msg):
-                break  # the connector is full: the rest waits for a later pass
+            if msg.priority < TRANSACTIONAL and self._spilling:
+                if self._spilled_from is None:
+                    self._spilled_from = msg.id - 1
+                self._skips += 1
+                continue
+            touched.add(self._queue(msg))
+        for name in touched:
+            self.pump(name)
 
-    def _send(self, name: str, connector: SubmitTarget, msg: Outbound) -> bool:
-        """Offer every part of ``msg``; False when the connector has no room for them."""
-        submissions = submissions_for(msg, connector.config)
-        if not connector.has_room(len(submissions)):
-            return False
-        d = DeferredList([connector.submit(f, t) for f, t in submissions], consumeErrors=True)
-        d.addCallback(lambda results: Deferred.fromCoroutine(self._outcome(results, name, msg)))
-        d.addErrback(
-            lambda f: log.failure("recording {message_id} failed", f, message_id=msg.public_id)
+    @property
+    def _spilling(self) -> bool:
+        return self._spilled_from is not None or len(self._known) >= self._config.memory_limit
+
+    def _queue(self, msg: Outbound, *, front: bool = False) -> str:
+        name = self.router.route(msg.destination)
+        self._known.add(msg.id)
+        self._queues.setdefault(name, SendQueue()).push(msg, front=front)
+        return name
+
+    def forget(self, message_ids: Sequence[int]) -> None:
+        """Messages that left the queue in the database (cancelled): drop them here too."""
+        ids = set(message_ids) - set(self._flights)
+        for queue in self._queues.values():
+            for msg in queue.remove(ids):
+                self._known.discard(msg.id)
+
+    def rewrite(self, message_id: int, body: str, registered_delivery: bool) -> None:
+        """replace_sm changed a queued message: send the new text."""
+
+        def change(msg: Outbound) -> Outbound:
+            return replace(msg, body=body, registered_delivery=registered_delivery)
+
+        for queue in self._queues.values():
+            if queue.rewrite(message_id, change):
+                return
+
+    def depth(self) -> dict[str, int]:
+        return {name: len(q) for name, q in self._queues.items()}
+
+    # --- sending -----------------------------------------------------------------------------
+
+    def pump_all(self) -> None:
+        for name in list(self._queues):
+            self.pump(name)
+
+    def pump(self, name: str) -> None:
+        queue = self._queues.get(name)
+        connector = self._connectors.get(name)
+        if not self.running or queue is None or connector is None or not connector.is_bound:
+            return
+        if name in self._resting:
+            return
+        config = connector.config
+        # Keep the connector's own FIFO short, so a transactional message queued here now is
+        # not stuck behind a long bulk run already handed over.
+        cap = max(2 * config.window * config.binds, 20)
+        now = self._clock.seconds()
+        while queue and self._in_flight.get(name, 0) < cap and name not in self._resting:
+            msg = queue.peek()
+            assert msg is not None
+            if msg.expires_at is not None and now >= msg.expires_at:
+                queue.pop()
+                self._expire(msg, now)
+                continue
+            submissions = [
+                (seq, sub)
+                for seq, sub in enumerate(submissions_for(msg, config), start=1)
+                if seq not in msg.sent_parts
+            ]
+            if not connector.has_room(len(submissions)):
+                break
+            queue.pop()
+            self._send(name, connector, msg, submissions)
+
+    def _send(
+        self,
+        name: str,
+        connector: SubmitTarget,
+        msg: Outbound,
+        submissions: list[tuple[int, Submission]],
+    ) -> None:
+        total = len(submissions) + len(msg.sent_parts)
+        flight = _Flight(msg, name, total, len(submissions), set(msg.sent_parts))
+        self._flights[msg.id] = flight
+        self._in_flight[name] = self._in_flight.get(name, 0) + len(submissions)
+        for seq, (fields, tlvs) in submissions:
+            d = connector.submit(fields, tlvs)
+            d.addCallbacks(
+                self._acked,
+                self._not_acked,
+                callbackArgs=(flight, seq),
+                errbackArgs=(flight,),
+            )
+
+    def _acked(self, smsc_id: str, flight: _Flight, seq: int) -> None:
+        flight.acked.add(seq)
+        flight.smsc_ids[seq] = smsc_id
+        key = normalise(smsc_id)
+        conn_id = self.connector_ids[flight.connector]
+        complete = len(flight.acked) == flight.total
+        now = self._clock.seconds()
+        msg = flight.msg
+        d = self._committer.add(
+            PART_SENT, PartSent(msg.id, seq, conn_id, smsc_id, key, complete, now)
         )
-        d.addBoth(self._settled, msg.id)
-        self._in_flight[msg.id] = d
-        return True
-
-    def _settled(self, result: object, message_id: int) -> object:
-        self._in_flight.pop(message_id, None)
-        return result
-
-    async def _outcome(self, results: list[tuple[bool, Any]], name: str, msg: Outbound) -> None:
-        smsc_ids = [value for ok, value in results if ok]
-        failures = [value for ok, value in results if not ok]
-        if smsc_ids:
+        d.addErrback(
+            lambda f: log.failure(
+                "recording {message_id} as sent failed", f, message_id=msg.public_id
+            )
+        )
+        if self._on_part_recorded is not None:
+            self._on_part_recorded(conn_id, key)
+        if complete:
             log.info(
                 "sent {message_id} on {connector} as {smsc_message_id}",
                 message_id=msg.public_id,
-                connector=name,
-                smsc_message_id=",".join(smsc_ids),
+                connector=flight.connector,
+                smsc_message_id=",".join(v for _, v in sorted(flight.smsc_ids.items())),
             )
-            await self._store.mark_sent(msg.id, name, smsc_ids, self._clock.seconds())
-        if not failures:
-            return
-        if smsc_ids:
-            # Resending would duplicate the parts the SMSC took: the message is failed whole.
-            code = f"partial:{len(smsc_ids)}/{len(results)}"
+        self._part_settled(flight)
+
+    def _not_acked(self, failure: Failure, flight: _Flight) -> None:
+        flight.failures.append(failure)
+        self._part_settled(flight)
+
+    def _part_settled(self, flight: _Flight) -> None:
+        name = flight.connector
+        self._in_flight[name] -= 1
+        flight.waiting -= 1
+        if flight.waiting == 0:
+            del self._flights[flight.msg.id]
+            if flight.failures:
+                self._failed(flight)
+            else:
+                self._known.discard(flight.msg.id)
+        self.pump(name)
+
+    def _failed(self, flight: _Flight) -> None:
+        msg, name = flight.msg, flight.connector
+        rejected = next((f for f in flight.failures if f.check(SubmitRejected)), None)
+        now = self._clock.seconds()
+        if rejected is not None:
+            self._known.discard(msg.id)
+            status = getattr(rejected.value, "smpp_status", 0)
+            code = f"smpp:{status:#010x}"
+            if flight.acked:
+                # The SMSC took some parts: the recipient gets a broken text either way.
+                code = f"partial:{len(flight.acked)}/{flight.total} {code}"
             log.warn(
-                "{message_id} only partly sent on {connector}: {code}",
-                message_id=msg.public_id,
+                "{connector} rejected {message_id}: {code}",
                 connector=name,
+                message_id=msg.public_id,
                 code=code,
             )
-            await self._store.mark_failed(msg.id, Status.REJECTED, code, self._clock.seconds())
+            self._end(msg, Status.REJECTED, code, now)
             return
-        recorded = self._not_sent(failures[0], name, msg)
-        if recorded is not None:
-            await recorded
-
-    def _not_sent(self, failure: Failure, name: str, msg: Outbound) -> Deferred[None] | None:
-        if failure.check(ConnectorBusy):
-            return None  # the connector's queue is full: the message waits for the next pass
-        if isinstance(failure.value, SubmitRejected):
-            status = failure.value.smpp_status
-            log.warn(
-                "{connector} rejected {message_id} with status {status:#010x}",
-                connector=name,
+        failure = flight.failures[0]
+        if not failure.check(ConnectorBusy):
+            log.info(
+                "{message_id} not sent on {connector}, will retry: {why}",
                 message_id=msg.public_id,
-                status=status,
+                connector=name,
+                why=failure.getErrorMessage(),
             )
-            return self._store.mark_failed(
-                msg.id, Status.REJECTED, f"smpp:{status:#010x}", self._clock.seconds()
-            )
-        # Not bound any more, a timeout or a lost connection: it stays queued for a retry.
-        log.warn(
-            "{message_id} not sent on {connector}, will retry: {why}",
-            message_id=msg.public_id,
-            connector=name,
-            why=failure.getErrorMessage(),
+        # Not bound any more, a timeout or a lost link: back to the front of its level, with
+        # the parts the SMSC did acknowledge left out of the resend.
+        retry = replace(msg, sent_parts=frozenset(flight.acked))
+        self._queues.setdefault(name, SendQueue()).push(retry, front=True)
+        self._resting.add(name)
+
+    def _expire(self, msg: Outbound, now: float) -> None:
+        self._known.discard(msg.id)
+        log.info("{message_id} expired before it could be sent", message_id=msg.public_id)
+        self._end(msg, Status.EXPIRED, "expired", now)
+
+    def _end(self, msg: Outbound, status: Status, code: str, now: float) -> None:
+        d = self._committer.add(TRANSITION, Transition(msg.id, status, code, now))
+        d.addErrback(
+            lambda f: log.failure("recording {message_id} failed", f, message_id=msg.public_id)
         )
-        return None
+
+    # --- housekeeping ------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """Once a second: binds that came up get their queues, expired messages end, and a
+        spilled backlog flows back into memory."""
+        self._resting.clear()
+        low = len(self._known) < self._config.memory_limit // 2
+        if self._spilled_from is not None and self._refilling is None and low:
+            self._refilling = Deferred.fromCoroutine(self._refill())
+            self._refilling.addErrback(lambda f: log.failure("refill failed", f))
+            self._refilling.addBoth(self._refilled)
+        now = self._clock.seconds()
+        for name, queue in self._queues.items():
+            connector = self._connectors.get(name)
+            if connector is None or not connector.is_bound:
+                self._expire_front(queue, now)
+        self.pump_all()
+
+    def _expire_front(self, queue: SendQueue, now: float) -> None:
+        """Messages waiting for a connector that is down still end when they expire."""
+        while (msg := queue.peek()) is not None and msg.expires_at is not None:
+            if now < msg.expires_at:
+                return
+            queue.pop()
+            self._expire(msg, now)
+
+    def refilling(self) -> Deferred[None] | None:
+        """The refill from the database under way, if any (for tests and shutdown)."""
+        return self._refilling
+
+    def _refilled(self, _: object) -> None:
+        self._refilling = None
+        self.pump_all()
+
+    async def _refill(self) -> None:
+        """Load queued messages from the database (id order) until memory is full or none
+        is left; only what is not already here."""
+        page = 1000
+        while self._spilled_from is not None:
+            room = self._config.memory_limit - len(self._known)
+            if room <= 0:
+                return
+            skips = self._skips
+            rows = await self._db.run(
+                "load_queued", load_queued, self._spilled_from, min(page, room)
+            )
+            for msg in rows:
+                if msg.id not in self._known:
+                    self._queue(msg)
+            if rows:
+                self._spilled_from = rows[-1].id
+            # A short page is the end, unless messages were left to the database meanwhile.
+            if len(rows) < min(page, room) and skips == self._skips:
+                self._spilled_from = None

@@ -3,13 +3,16 @@ message store: the gateway side of the SMPP server's MessageService and BindPoli
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from ipaddress import ip_network
+from typing import Protocol
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
 from gatewayd.errors import Conflict, NotFound, ValidationError
+from gatewayd.pipeline.queues import TRANSACTIONAL
 from gatewayd.pipeline.submission import Submissions, SubmitRequest
 from gatewayd.smpp.operations import (
     Address,
@@ -23,6 +26,7 @@ from gatewayd.smpp.operations import (
 from gatewayd.smpp.pdu import ESME_RINVDSTADR, Pdu
 from gatewayd.smpp.server import BindLimits
 from gatewayd.smpp.text import decode
+from gatewayd.smpp.times import parse_validity
 from gatewayd.smpp.tlv import MESSAGE_PAYLOAD
 from gatewayd.status import FINAL, message_state
 from gatewayd.storage.accounts import AccountInfo, AccountStore
@@ -38,6 +42,14 @@ def _ascii(pdu: Pdu, name: str) -> str:
     return pdu.bytes_field(name).decode("ascii", "replace")
 
 
+class QueueControl(Protocol):
+    """The dispatcher's in-memory queue, kept in step with cancel_sm and replace_sm."""
+
+    def forget(self, message_ids: Sequence[int]) -> None: ...
+
+    def rewrite(self, message_id: int, body: str, registered_delivery: bool) -> None: ...
+
+
 class SmppMessages:
     """Implements the server's MessageService and BindPolicy for our accounts."""
 
@@ -47,11 +59,13 @@ class SmppMessages:
         messages: MessageStore,
         submissions: Submissions,
         clock: IReactorTime,
+        queue: QueueControl | None = None,
     ) -> None:
         self._accounts = accounts
         self._messages = messages
         self._submissions = submissions
         self._clock = clock
+        self._queue = queue
 
     def authenticate(self, system_id: str, password: str, bind_type: str) -> Deferred[AccountInfo]:
         return self._accounts.authenticate_smpp(system_id, password)
@@ -79,6 +93,10 @@ class SmppMessages:
                 text=text_of(pdu),
                 sender=_ascii(pdu, "source_addr"),
                 registered_delivery=bool(pdu.int_field("registered_delivery") & 0x03),
+                # priority_flag 1 to 3 asks for precedence: transactional; 0 lets the
+                # gateway decide (one recipient is transactional anyway).
+                priority=TRANSACTIONAL if pdu.int_field("priority_flag") else None,
+                expires_at=parse_validity(_ascii(pdu, "validity_period"), self._clock.seconds()),
             )
         )
         return ids[0]
@@ -104,14 +122,18 @@ class SmppMessages:
     async def _cancel(self, principal: AccountInfo, request: CancelRequest) -> None:
         now = self._clock.seconds()
         if not request.message_id:
-            count = await self._messages.cancel_matching(
+            ids = await self._messages.cancel_matching(
                 principal.id, request.source.addr, request.destination.addr, now
             )
-            if not count:
+            if not ids:
                 raise CannotCancel("no queued message matches")
+            if self._queue is not None:
+                self._queue.forget(ids)
             return
         try:
-            await self._messages.cancel(request.message_id, principal.id, now)
+            cancelled = await self._messages.cancel(request.message_id, principal.id, now)
+            if self._queue is not None:
+                self._queue.forget([cancelled])
         except NotFound:
             raise UnknownMessage(f"no message {request.message_id}") from None
         except Conflict as e:
@@ -127,9 +149,11 @@ class SmppMessages:
             raise CannotReplace("the replacement text is empty")
         registered = bool(request.registered_delivery & 0x03)
         try:
-            await self._messages.replace(
+            replaced = await self._messages.replace(
                 request.message_id, principal.id, body, registered, self._clock.seconds()
             )
+            if self._queue is not None:
+                self._queue.rewrite(replaced, body, registered)
         except NotFound:
             raise UnknownMessage(f"no message {request.message_id}") from None
         except Conflict as e:

@@ -9,10 +9,13 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from gatewayd.errors import ValidationError
+from gatewayd.pipeline.queues import BULK, TRANSACTIONAL
 from gatewayd.routing.numbers import InvalidNumber, normalise_all, sender_error
 from gatewayd.smpp.text import segments
 from gatewayd.storage.accounts import AccountInfo
-from gatewayd.storage.messages import MessageStore, NewBatch
+from gatewayd.storage.committer import GroupCommitter
+from gatewayd.storage.messages import NewBatch, Outbound
+from gatewayd.storage.traffic import ACCEPT, Accept
 
 log = Logger()
 MAX_TEXT = 1600  # ten concatenated GSM parts' worth; longer texts are almost always mistakes
@@ -31,6 +34,8 @@ class SubmitRequest:
     sender: str = ""
     subject: str = ""
     registered_delivery: bool = True
+    priority: int | None = None  # None: transactional for one recipient, bulk for more
+    expires_at: float | None = None  # None: now + [pipeline] max_age
 
 
 class InvalidRecipients(ValidationError):
@@ -42,7 +47,7 @@ class InvalidRecipients(ValidationError):
         self.invalid = tuple(invalid)
 
 
-def prepare(request: SubmitRequest) -> NewBatch:
+def prepare(request: SubmitRequest, now: float = 0.0, max_age: float | None = None) -> NewBatch:
     """Check a submission and turn it into a batch; pure, raises ValidationError."""
     if request.account.suspended:
         raise ValidationError("the account is suspended")
@@ -59,6 +64,12 @@ def prepare(request: SubmitRequest) -> NewBatch:
         raise InvalidRecipients(invalid) if invalid else ValidationError("no recipient")
     if invalid:
         raise InvalidRecipients(invalid)
+    priority = request.priority
+    if priority is None:
+        priority = TRANSACTIONAL if len(valid) == 1 else BULK
+    expires_at = request.expires_at
+    if expires_at is None and max_age is not None:
+        expires_at = now + max_age
     return NewBatch(
         account_id=request.account.id,
         user_id=request.user_id,
@@ -69,22 +80,32 @@ def prepare(request: SubmitRequest) -> NewBatch:
         recipients=valid,
         part_count=segments(request.text).parts,
         registered_delivery=request.registered_delivery,
+        priority=priority,
+        expires_at=expires_at,
     )
 
 
 class Submissions:
-    """The one entry point for new messages: SMPP server, console, HTTP API and CLI use it."""
+    """The one entry point for new messages: SMPP server, console, HTTP API and CLI use it.
+    A submission is answered once it is committed (group commit), then queued for sending."""
 
     def __init__(
-        self, store: MessageStore, clock: IReactorTime, on_accepted: Callable[[], None]
+        self,
+        committer: GroupCommitter,
+        clock: IReactorTime,
+        on_accepted: Callable[[Sequence[Outbound]], None],
+        max_age: float = 172800.0,
     ) -> None:
-        self._store = store
+        self._committer = committer
         self._clock = clock
         self._on_accepted = on_accepted
+        self._max_age = max_age
 
     async def submit(self, request: SubmitRequest) -> list[str]:
-        batch = prepare(request)
-        ids = await self._store.accept(batch, self._clock.seconds())
+        now = self._clock.seconds()
+        batch = prepare(request, now, self._max_age)
+        accepted = await self._committer.add(ACCEPT, Accept(batch, now))
+        ids = [m.public_id for m in accepted]
         for public_id, to in zip(ids, batch.recipients, strict=True):
             log.info(
                 "accepted {message_id} for {account} to {destination} via {channel}",
@@ -93,5 +114,5 @@ class Submissions:
                 destination=to,
                 channel=request.channel,
             )
-        self._on_accepted()
+        self._on_accepted(accepted)
         return ids

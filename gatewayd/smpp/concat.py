@@ -216,7 +216,7 @@ def _sar_concat(tlvs: Tlvs) -> tuple[int, int, int] | None:
     return int.from_bytes(ref, "big"), int.from_bytes(total, "big"), int.from_bytes(seq, "big")
 
 
-def _concat_info(elements: Elements, tlvs: Tlvs) -> tuple[int, int, int] | None:
+def concat_info(elements: Elements, tlvs: Tlvs) -> tuple[int, int, int] | None:
     """(reference, total, seq) from the first concatenation IE, else from the SAR TLVs."""
     found = _udh_concat(elements) or _sar_concat(tlvs)
     # 23.040 §9.2.3.24.1: a receiver ignores an IE whose sequence number is 0 or past the
@@ -245,7 +245,7 @@ def fragment_of(
         elements, payload = parse_udh(body)
     if packed and alphabet(data_coding) == "gsm":
         payload = unpack_gsm(payload, _fill_bits(len(body) - len(payload)) if elements else 0)
-    reference, total, seq = _concat_info(elements, tlvs) or (0, 1, 1)
+    reference, total, seq = concat_info(elements, tlvs) or (0, 1, 1)
     return Fragment(source, destination, data_coding, reference, total, seq, payload)
 
 

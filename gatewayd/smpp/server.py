@@ -336,9 +336,15 @@ class SmppServerFactory(ServerFactory, Generic[P]):
         self._bound: dict[P, dict[SmscSession[P], None]] = {}
         # One bucket per bound account, shared by its binds; dropped with its last bind.
         self._buckets: dict[P, TokenBucket] = {}
+        #: Called when a session that can receive deliver_sm binds (to send what waits).
+        self.on_receiver_bound: Callable[[P], None] | None = None
 
     def buildProtocol(self, addr: IAddress | None) -> SmscSession[P]:
         return SmscSession(self)
+
+    def principals(self) -> list[P]:
+        """The principals with at least one bound session."""
+        return list(self._bound)
 
     def sessions(self, principal: P) -> list[SmscSession[P]]:
         """The bound sessions of ``principal``."""
@@ -393,6 +399,8 @@ class SmppServerFactory(ServerFactory, Generic[P]):
             self._buckets[principal] = TokenBucket(rate, now, burst=rate)
         elif bucket.rate != rate:
             bucket.set_rate(rate, now, burst=rate)
+        if session.state in RX_STATES and self.on_receiver_bound is not None:
+            self.on_receiver_bound(principal)
 
     def closed(self, session: SmscSession[P]) -> None:
         self._connections.discard(session)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +11,9 @@ from sqlalchemy.orm import Session
 from twisted.internet.defer import Deferred
 
 from gatewayd.errors import Conflict, NotFound
-from gatewayd.status import FAILED, FINAL, PENDING, Status
+from gatewayd.status import FAILED, PENDING, Status
 from gatewayd.storage.database import Database
-from gatewayd.storage.models import Batch, Connector, Message, MessageEvent, MessagePart
+from gatewayd.storage.models import Batch, Connector, Message, MessageEvent
 
 
 @dataclass(frozen=True)
@@ -28,6 +27,8 @@ class NewBatch:
     recipients: Sequence[str]
     part_count: int
     registered_delivery: bool
+    priority: int = 0  # 1: transactional, 0: bulk
+    expires_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class Outbound:
     sender: str
     body: str
     registered_delivery: bool
+    account_id: int = 0
+    priority: int = 0
+    expires_at: float | None = None
+    sent_parts: frozenset[int] = frozenset()  # parts the SMSC acknowledged before a restart
 
 
 @dataclass(frozen=True)
@@ -79,37 +84,12 @@ class MessageStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def accept(self, batch: NewBatch, now: float) -> Deferred[list[str]]:
-        """Persist a batch; its messages are queued. Returns their public ids, in order."""
-        return self._db.run("accept_batch", accept_batch, batch, now)
-
-    def queued(self, limit: int, exclude: Collection[int]) -> Deferred[list[Outbound]]:
-        return self._db.run("queued", queued, limit, tuple(exclude))
-
-    def mark_sent(
-        self, message_id: int, connector: str, smsc_ids: Sequence[str], now: float
-    ) -> Deferred[None]:
-        """Record the SMSC's id of each part, in part order."""
-        return self._db.run("mark_sent", mark_sent, message_id, connector, tuple(smsc_ids), now)
-
-    def mark_failed(
-        self, message_id: int, status: Status, error_code: str, now: float
-    ) -> Deferred[None]:
-        return self._db.run("mark_failed", mark_failed, message_id, status, error_code, now)
-
-    def apply_receipt(
-        self, connector: str, smsc_id: str, status: Status, error_code: str | None, now: float
-    ) -> Deferred[str | None]:
-        return self._db.run(
-            "apply_receipt", apply_receipt, connector, smsc_id, status, error_code, now
-        )
-
-    def cancel(self, public_id: str, account_id: int, now: float) -> Deferred[None]:
+    def cancel(self, public_id: str, account_id: int, now: float) -> Deferred[int]:
         return self._db.run("cancel", cancel_queued, public_id, account_id, now)
 
     def cancel_matching(
         self, account_id: int, sender: str, destination: str, now: float
-    ) -> Deferred[int]:
+    ) -> Deferred[list[int]]:
         return self._db.run(
             "cancel_matching", cancel_matching, account_id, sender, destination, now
         )
@@ -121,7 +101,7 @@ class MessageStore:
         body: str,
         registered_delivery: bool | None,
         now: float,
-    ) -> Deferred[None]:
+    ) -> Deferred[int]:
         return self._db.run(
             "replace", replace_queued, public_id, account_id, body, registered_delivery, now
         )
@@ -151,93 +131,6 @@ def _transition(s: Session, msg: Message, status: Status, error: str | None, now
     s.add(MessageEvent(message_id=msg.id, status=status, error_code=error, at=now))
 
 
-def accept_batch(s: Session, new: NewBatch, now: float) -> list[str]:
-    batch = Batch(
-        account_id=new.account_id,
-        user_id=new.user_id,
-        channel=new.channel,
-        subject=new.subject,
-        body=new.body,
-        sender=new.sender,
-        priority=0,
-        archived=False,
-        created_at=now,
-    )
-    s.add(batch)
-    s.flush()
-    msgs = [
-        Message(
-            public_id=uuid.uuid4().hex,
-            batch_id=batch.id,
-            account_id=new.account_id,
-            destination=to,
-            status=Status.QUEUED,
-            part_count=new.part_count,
-            registered_delivery=new.registered_delivery,
-            created_at=now,
-            updated_at=now,
-        )
-        for to in new.recipients
-    ]
-    s.add_all(msgs)
-    s.flush()
-    s.add_all(
-        MessageEvent(message_id=m.id, status=st, error_code=None, at=now)
-        for m in msgs
-        for st in (Status.ACCEPTED, Status.QUEUED)
-    )
-    return [m.public_id for m in msgs]
-
-
-def queued(s: Session, limit: int, exclude: tuple[int, ...]) -> list[Outbound]:
-    query = (
-        select(
-            Message.id,
-            Message.public_id,
-            Message.destination,
-            Batch.sender,
-            Batch.body,
-            Message.registered_delivery,
-        )
-        .join(Batch, Batch.id == Message.batch_id)
-        .where(Message.status == Status.QUEUED)
-        .order_by(Message.id)
-        .limit(limit)
-    )
-    if exclude:
-        query = query.where(Message.id.not_in(exclude))
-    return [Outbound(*row) for row in s.execute(query)]
-
-
-def mark_sent(
-    s: Session, message_id: int, connector: str, smsc_ids: Sequence[str], now: float
-) -> None:
-    msg = s.get(Message, message_id)
-    if msg is None:
-        return
-    conn_id = connector_id(s, connector, now)
-    msg.connector_id = conn_id
-    s.add_all(
-        MessagePart(
-            message_id=msg.id,
-            seq=seq,
-            connector_id=conn_id,
-            smsc_message_id=smsc_id,
-            status=Status.SENT,
-            updated_at=now,
-        )
-        for seq, smsc_id in enumerate(smsc_ids, start=1)
-    )
-    if msg.status not in FINAL:  # a receipt may have overtaken the response
-        _transition(s, msg, Status.SENT, None, now)
-
-
-def mark_failed(s: Session, message_id: int, status: Status, error: str, now: float) -> None:
-    msg = s.get(Message, message_id)
-    if msg is not None and msg.status not in FINAL:
-        _transition(s, msg, status, error, now)
-
-
 def combined_status(parts: Sequence[tuple[str, str | None]]) -> tuple[Status, str | None]:
     """One status per recipient from its parts' receipts: delivered only when every part is,
     failed as soon as one part failed, sent while any is still out."""
@@ -249,32 +142,6 @@ def combined_status(parts: Sequence[tuple[str, str | None]]) -> tuple[Status, st
     return Status.SENT, None
 
 
-def apply_receipt(
-    s: Session, connector: str, smsc_id: str, status: Status, error: str | None, now: float
-) -> str | None:
-    """Apply a receipt to the part it names; returns the message's public id, or None."""
-    conn_id = connector_id(s, connector, now)
-    part = s.scalar(
-        select(MessagePart).where(
-            MessagePart.connector_id == conn_id, MessagePart.smsc_message_id == smsc_id
-        )
-    )
-    if part is None:
-        return None
-    part.status, part.error_code, part.updated_at = status, error, now
-    msg = s.get(Message, part.message_id)
-    if msg is None:
-        return None
-    s.flush()
-    parts = s.execute(
-        select(MessagePart.status, MessagePart.error_code).where(MessagePart.message_id == msg.id)
-    ).all()
-    combined, code = combined_status([(st, err) for st, err in parts])
-    if msg.status != combined and msg.status not in FINAL:
-        _transition(s, msg, combined, code, now)
-    return msg.public_id
-
-
 def _own_message(s: Session, public_id: str, account_id: int) -> Message:
     msg = s.scalar(select(Message).where(Message.public_id == public_id))
     # Another account's message is "not found", never "forbidden": ids are not confirmed.
@@ -283,14 +150,18 @@ def _own_message(s: Session, public_id: str, account_id: int) -> Message:
     return msg
 
 
-def cancel_queued(s: Session, public_id: str, account_id: int, now: float) -> None:
+def cancel_queued(s: Session, public_id: str, account_id: int, now: float) -> int:
+    """Returns the message's internal id, for the dispatcher to drop it."""
     msg = _own_message(s, public_id, account_id)
     if msg.status != Status.QUEUED:
         raise Conflict(f"message {public_id} is {msg.status}, only a queued one can be cancelled")
     _transition(s, msg, Status.CANCELLED, None, now)
+    return msg.id
 
 
-def cancel_matching(s: Session, account_id: int, sender: str, destination: str, now: float) -> int:
+def cancel_matching(
+    s: Session, account_id: int, sender: str, destination: str, now: float
+) -> list[int]:
     """Cancel every queued message of the account from ``sender`` to ``destination``."""
     rows = s.scalars(
         select(Message)
@@ -302,11 +173,11 @@ def cancel_matching(s: Session, account_id: int, sender: str, destination: str, 
             Batch.sender == sender,
         )
     )
-    count = 0
+    ids = []
     for msg in rows:
         _transition(s, msg, Status.CANCELLED, None, now)
-        count += 1
-    return count
+        ids.append(msg.id)
+    return ids
 
 
 def replace_queued(
@@ -316,7 +187,7 @@ def replace_queued(
     body: str,
     registered_delivery: bool | None,
     now: float,
-) -> None:
+) -> int:
     msg = _own_message(s, public_id, account_id)
     batch = s.get(Batch, msg.batch_id)
     if msg.status != Status.QUEUED or batch is None:
@@ -328,6 +199,7 @@ def replace_queued(
     if registered_delivery is not None:
         msg.registered_delivery = registered_delivery
     msg.updated_at = now
+    return msg.id
 
 
 def _view(s: Session, msg: Message) -> MessageView:

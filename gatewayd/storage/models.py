@@ -51,6 +51,9 @@ class Account(Base):
     # Networks the account may bind from (CIDR, comma-separated); empty means anywhere.
     smpp_allowed_networks: Mapped[str] = mapped_column(Text, default="", server_default="")
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where receipts and MO are POSTed (signed with callback_secret); NULL: SMPP binds only.
+    callback_url: Mapped[str | None] = mapped_column(Text)
+    callback_secret: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[float] = mapped_column(Float)
 
 
@@ -124,7 +127,7 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        Index("ix_messages_status_id", "status", "id"),
+        Index("ix_messages_status_priority_id", "status", "priority", "id"),
         Index("ix_messages_account_created", "account_id", "created_at"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -137,6 +140,10 @@ class Message(Base):
     connector_id: Mapped[int | None] = mapped_column(ForeignKey("connectors.id"))
     part_count: Mapped[int] = mapped_column(Integer, default=1)
     registered_delivery: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 1: transactional (drains first), 0: bulk.
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Past this time a message not yet sent ends as expired (validity period or maximum age).
+    expires_at: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
 
@@ -147,16 +154,68 @@ class MessagePart(Base):
     __tablename__ = "message_parts"
     __table_args__ = (
         UniqueConstraint("message_id", "seq"),
-        Index("ix_message_parts_smsc", "connector_id", "smsc_message_id"),
+        Index("ix_message_parts_smsc_key", "connector_id", "smsc_key"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     connector_id: Mapped[int | None] = mapped_column(ForeignKey("connectors.id"))
     smsc_message_id: Mapped[str | None] = mapped_column(String(65))
+    # smsc_message_id normalised (lower case, no leading zeros) for matching receipts.
+    smsc_key: Mapped[str | None] = mapped_column(String(65))
     status: Mapped[str] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[float] = mapped_column(Float)
+
+
+class UnmatchedReceipt(Base):
+    """A receipt whose part is not known yet (it overtook its submit_sm_resp), kept until the
+    part is recorded or ``[pipeline] receipt_wait`` passes."""
+
+    __tablename__ = "unmatched_receipts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    connector_id: Mapped[int] = mapped_column(ForeignKey("connectors.id", ondelete="CASCADE"))
+    smsc_message_id: Mapped[str] = mapped_column(String(65))
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class InboundMessage(Base):
+    """An MO message (not a receipt) from an upstream connector."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_messages_account_received", "account_id", "received_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # NULL when no route names an account: kept for the operator, never dropped.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    connector_id: Mapped[int] = mapped_column(ForeignKey("connectors.id"))
+    source: Mapped[str] = mapped_column(String(21))
+    destination: Mapped[str] = mapped_column(String(21))
+    esm_class: Mapped[int] = mapped_column(Integer)
+    data_coding: Mapped[int] = mapped_column(Integer)
+    short_message: Mapped[str] = mapped_column(Text)  # hex of the octets, UDH included
+    text: Mapped[str] = mapped_column(Text)  # decoded, for people
+    received_at: Mapped[float] = mapped_column(Float)
+
+
+class OutboxEntry(Base):
+    """A receipt or MO owed to a customer, on its SMPP binds or its HTTP callback; deleted once
+    the customer acknowledged it, or when it expires."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_account_channel_id", "account_id", "channel", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # "receipt" or "mo"
+    channel: Mapped[str] = mapped_column(String(8))  # "smpp" or "http"
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[float] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(String(200))
 
 
 class MessageEvent(Base):

@@ -6,10 +6,8 @@ from ipaddress import ip_network
 
 import pytest
 import pytest_twisted
-from twisted.internet.task import Clock
 
 from gatewayd.pipeline.smpp_ingress import SmppMessages
-from gatewayd.pipeline.submission import Submissions
 from gatewayd.smpp import pdu as p
 from gatewayd.smpp.operations import (
     Address,
@@ -19,9 +17,9 @@ from gatewayd.smpp.operations import (
     ReplaceRequest,
     UnknownMessage,
 )
-from gatewayd.storage.accounts import AccountInfo, AccountStore
+from gatewayd.storage.accounts import AccountInfo
 from gatewayd.storage.database import Database
-from gatewayd.storage.messages import MessageStore
+from tests.pipeline.rig import Rig, ScriptedConnector
 
 NOBODY = Address(0, 0, "")
 
@@ -39,20 +37,19 @@ def submit_sm(to: str, text: bytes, sender: str = "ACME") -> p.Pdu:
     )
 
 
-async def setup(database: Database) -> tuple[SmppMessages, MessageStore, AccountInfo, AccountInfo]:
-    accounts = AccountStore(database)
-    acme = await accounts.create_account("Acme", "customer", 1.0)
-    other = await accounts.create_account("Other", "customer", 1.0)
-    store = MessageStore(database)
-    clock = Clock()
-    clock.advance(1000)
-    service = SmppMessages(accounts, store, Submissions(store, clock, lambda: None), clock)
-    return service, store, acme, other
+async def setup(database: Database) -> tuple[SmppMessages, Rig, AccountInfo, AccountInfo]:
+    rig = Rig(database, ScriptedConnector())
+    rig.connector.bound = False  # messages stay queued
+    await rig.start()
+    acme = await rig.account("Acme")
+    other = await rig.account("Other")
+    service = SmppMessages(rig.accounts, rig.store, rig.submissions, rig.clock, rig.dispatcher)
+    return service, rig, acme, other
 
 
 @pytest_twisted.ensureDeferred
 async def test_submit_then_query_cancel_and_replace(database: Database) -> None:
-    service, store, acme, other = await setup(database)
+    service, rig, acme, other = await setup(database)
     message_id = await service.submit(acme, submit_sm("22376600000", b"hello"))
     result = await service.query(acme, message_id, Address(5, 0, "ACME"))
     assert result.message_state == 1 and result.final_date is None
@@ -62,8 +59,10 @@ async def test_submit_then_query_cancel_and_replace(database: Database) -> None:
         await service.query(acme, message_id, Address(5, 0, "OTHER"))
 
     await service.replace(acme, ReplaceRequest(message_id, NOBODY, "", "", 0, 0, b"bye"))
-    [queued] = await store.queued(10, ())
+    [queued] = await rig.queued()
     assert queued.body == "bye" and queued.registered_delivery is False
+    [in_memory] = list(rig.dispatcher._queues["up"])
+    assert in_memory.body == "bye" and in_memory.registered_delivery is False
 
     await service.cancel(acme, CancelRequest(message_id, "", NOBODY, NOBODY))
     result = await service.query(acme, message_id, NOBODY)
@@ -72,12 +71,13 @@ async def test_submit_then_query_cancel_and_replace(database: Database) -> None:
         await service.cancel(acme, CancelRequest(message_id, "", NOBODY, NOBODY))
     with pytest.raises(CannotReplace):
         await service.replace(acme, ReplaceRequest(message_id, NOBODY, "", "", 1, 0, b"x"))
-    assert await store.queued(10, ()) == []
+    assert await rig.queued() == []
+    assert rig.dispatcher.depth() == {"up": 0}
 
 
 @pytest_twisted.ensureDeferred
 async def test_cancel_by_source_and_destination(database: Database) -> None:
-    service, store, acme, other = await setup(database)
+    service, rig, acme, other = await setup(database)
     await service.submit(acme, submit_sm("22376600000", b"a"))
     await service.submit(acme, submit_sm("22376600000", b"b"))
     kept = await service.submit(acme, submit_sm("22376600001", b"c"))
@@ -88,12 +88,13 @@ async def test_cancel_by_source_and_destination(database: Database) -> None:
     await service.cancel(
         acme, CancelRequest("", "", Address(5, 0, "ACME"), Address(1, 1, "22376600000"))
     )
-    assert [m.public_id for m in await store.queued(10, ())] == [kept]
+    assert [m.public_id for m in await rig.queued()] == [kept]
+    assert [m.public_id for m in rig.dispatcher._queues["up"]] == [kept]
 
 
 @pytest_twisted.ensureDeferred
 async def test_unknown_ids_and_bind_limits(database: Database) -> None:
-    service, _store, acme, _other = await setup(database)
+    service, _rig, acme, _other = await setup(database)
     with pytest.raises(UnknownMessage):
         await service.cancel(acme, CancelRequest("nope", "", NOBODY, NOBODY))
     with pytest.raises(UnknownMessage):

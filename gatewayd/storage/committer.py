@@ -1,0 +1,183 @@
+"""Group commit: many small writes, one transaction, then every caller's answer.
+
+A submit is answered only once it is committed, yet a transaction per message would cap us at
+the disk's fsync rate. Writes are queued here as (kind, item); a flush takes everything queued,
+applies each run of the same kind together (one ``executemany`` per table rather than a
+statement per row) in one transaction on the database thread, commits, and only then fires each
+caller's Deferred. A flush starts ``max_delay`` after the first write arrives, or at once when
+``max_items`` are waiting; while one flush runs the next batch accumulates, so the batch size
+follows the load by itself.
+
+If the transaction fails, each write is retried in a transaction of its own, so one bad item
+fails alone and the others still commit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from gatewayd.services import TypedService
+from gatewayd.storage.database import Database
+
+T = TypeVar("T")
+R = TypeVar("R")
+log = Logger()
+
+
+@dataclass(frozen=True)
+class WriteKind(Generic[T, R]):
+    """A kind of write: ``apply(session, items)`` returns one result per item, in order."""
+
+    name: str
+    apply: Callable[[Session, Sequence[T]], Sequence[R]]
+
+
+@dataclass
+class _Pending:
+    kind: WriteKind[Any, Any]
+    item: Any
+    deferred: Deferred[Any]
+
+
+@dataclass
+class CommitStats:
+    flushes: int = 0
+    items: int = 0
+    largest: int = 0
+    last_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+class GroupCommitter(TypedService):
+    name = "group-commit"
+
+    def __init__(
+        self,
+        db: Database,
+        clock: IReactorTime,
+        max_delay: float = 0.002,
+        max_items: int = 2000,
+        observe: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._max_delay = max_delay
+        self._max_items = max_items
+        self._observe = observe
+        self._queue: list[_Pending] = []
+        self._timer: IDelayedCall | None = None
+        self._flushing: Deferred[None] | None = None
+        self.stats = CommitStats()
+
+    def add(self, kind: WriteKind[T, R], item: T) -> Deferred[R]:
+        """Queue one write; fires with its result once it is committed."""
+        d: Deferred[R] = Deferred()
+        self._queue.append(_Pending(kind, item, d))
+        if self._flushing is None:
+            if len(self._queue) >= self._max_items or self._max_delay <= 0:
+                self._flush()
+            elif self._timer is None:
+                self._timer = self._clock.callLater(self._max_delay, self._flush)
+        return d
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def drain(self) -> Deferred[None]:
+        """Fires once everything queued so far is committed (for shutdown and tests)."""
+        if not self._queue and self._flushing is None:
+            return succeed(None)
+        marker: Deferred[None] = Deferred()
+        self._queue.append(_Pending(_NOTHING, None, marker))
+        if self._flushing is None:
+            self._flush()
+        return marker
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        return self.drain()
+
+    def _flush(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        batch, self._queue = self._queue[: self._max_items], self._queue[self._max_items :]
+        started = time.perf_counter()
+        d = self._db.run("group_commit", _apply_batch, batch)
+        self._flushing = d.addBoth(self._flushed, batch, started)
+
+    def _flushed(
+        self, outcome: list[tuple[bool, Any]] | Failure, batch: list[_Pending], t0: float
+    ) -> None:
+        elapsed = (time.perf_counter() - t0) * 1000
+        stats = self.stats
+        stats.flushes += 1
+        stats.items += len(batch)
+        stats.largest = max(stats.largest, len(batch))
+        stats.last_ms = elapsed
+        stats.total_ms += elapsed
+        if self._observe is not None:
+            self._observe(len(batch), elapsed)
+        self._flushing = None
+        if isinstance(outcome, Failure):  # the database is unreachable: every write fails
+            log.failure("group commit of {n} writes failed", outcome, n=len(batch))
+            results: list[tuple[bool, Any]] = [(False, outcome)] * len(batch)
+        else:
+            results = outcome
+        if self._queue:
+            self._flush()  # what arrived meanwhile goes at once: it has waited long enough
+        for pending, (ok, value) in zip(batch, results, strict=True):
+            if ok:
+                pending.deferred.callback(value)
+            else:
+                pending.deferred.errback(value)
+
+
+_NOTHING: WriteKind[None, None] = WriteKind("nothing", lambda _s, items: [None] * len(items))
+
+
+def _runs(batch: Sequence[_Pending]) -> list[tuple[WriteKind[Any, Any], list[_Pending]]]:
+    """Consecutive writes of the same kind, in order: each run is applied as one."""
+    runs: list[tuple[WriteKind[Any, Any], list[_Pending]]] = []
+    for pending in batch:
+        if runs and runs[-1][0] is pending.kind:
+            runs[-1][1].append(pending)
+        else:
+            runs.append((pending.kind, [pending]))
+    return runs
+
+
+def _apply_batch(session: Session, batch: Sequence[_Pending]) -> list[tuple[bool, Any]]:
+    """Runs inside the Database's transaction; a failure makes it roll back, and
+    :func:`_apply_batch` is not retried here: the caller's fallback is :func:`_one_by_one`."""
+    try:
+        with session.begin_nested():
+            results: list[tuple[bool, Any]] = []
+            for kind, run in _runs(batch):
+                values = kind.apply(session, [p.item for p in run])
+                results.extend((True, v) for v in values)
+            return results
+    except Exception:
+        log.failure("a group of {n} writes failed; retrying one by one", n=len(batch))
+    return _one_by_one(session, batch)
+
+
+def _one_by_one(session: Session, batch: Sequence[_Pending]) -> list[tuple[bool, Any]]:
+    results: list[tuple[bool, Any]] = []
+    for pending in batch:
+        try:
+            with session.begin_nested():
+                results.append((True, pending.kind.apply(session, [pending.item])[0]))
+        except Exception:
+            results.append((False, Failure()))
+    return results

@@ -1,0 +1,565 @@
+"""The pipeline's writes, as group-commit kinds, and the reads that rebuild its state on start.
+
+Each ``*_KIND`` is applied to a whole run of items in one go (see
+:mod:`gatewayd.storage.committer`); the SQL is plain and portable (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gatewayd.status import FINAL, Status
+from gatewayd.storage.committer import WriteKind
+from gatewayd.storage.messages import NewBatch, Outbound, combined_status, connector_id
+from gatewayd.storage.raw import Raw
+
+_PENDING_SQL = "('accepted', 'queued', 'sent')"
+
+
+# --- acceptance ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accept:
+    batch: NewBatch
+    now: float
+
+
+def _accept(s: Session, items: Sequence[Accept]) -> list[list[Outbound]]:
+    raw = Raw(s)
+    batch_ids = raw.new_ids("batches", len(items))
+    message_ids = iter(raw.new_ids("messages", sum(len(i.batch.recipients) for i in items)))
+    batches, messages, events, accepted = [], [], [], []
+    for item, batch_id in zip(items, batch_ids, strict=True):
+        b, now = item.batch, item.now
+        batches.append(
+            (
+                batch_id,
+                b.account_id,
+                b.user_id,
+                b.channel,
+                b.subject,
+                b.body,
+                b.sender,
+                b.priority,
+                False,
+                now,
+            )
+        )
+        out = []
+        for to in b.recipients:
+            mid, pid = next(message_ids), uuid.uuid4().hex
+            messages.append(
+                (
+                    mid,
+                    pid,
+                    batch_id,
+                    b.account_id,
+                    to,
+                    Status.QUEUED.value,
+                    b.part_count,
+                    b.registered_delivery,
+                    b.priority,
+                    b.expires_at,
+                    now,
+                    now,
+                )
+            )
+            events.append((mid, Status.ACCEPTED.value, now))
+            events.append((mid, Status.QUEUED.value, now))
+            out.append(
+                Outbound(
+                    mid,
+                    pid,
+                    to,
+                    b.sender,
+                    b.body,
+                    b.registered_delivery,
+                    b.account_id,
+                    b.priority,
+                    b.expires_at,
+                )
+            )
+        accepted.append(out)
+    raw.many(
+        "INSERT INTO batches (id, account_id, user_id, channel, subject, body, sender,"
+        " priority, archived, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        batches,
+    )
+    raw.many(
+        "INSERT INTO messages (id, public_id, batch_id, account_id, destination, status,"
+        " part_count, registered_delivery, priority, expires_at, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        messages,
+    )
+    raw.many("INSERT INTO message_events (message_id, status, at) VALUES (?, ?, ?)", events)
+    return accepted
+
+
+ACCEPT: WriteKind[Accept, list[Outbound]] = WriteKind("accept", _accept)
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartSent:
+    """The SMSC acknowledged one part; ``complete`` when it was the message's last one."""
+
+    message_id: int
+    seq: int
+    connector_id: int
+    smsc_id: str
+    smsc_key: str
+    complete: bool
+    now: float
+
+
+def _parts_sent(s: Session, items: Sequence[PartSent]) -> list[None]:
+    raw = Raw(s)
+    raw.many(
+        "INSERT INTO message_parts (message_id, seq, connector_id, smsc_message_id, smsc_key,"
+        " status, updated_at) VALUES (?, ?, ?, ?, ?, 'sent', ?)"
+        " ON CONFLICT (message_id, seq) DO NOTHING",
+        [(i.message_id, i.seq, i.connector_id, i.smsc_id, i.smsc_key, i.now) for i in items],
+    )
+    done = [i for i in items if i.complete]
+    raw.many(
+        "UPDATE messages SET status = 'sent', connector_id = ?, updated_at = ?"
+        " WHERE id = ? AND status IN ('accepted', 'queued')",
+        [(i.connector_id, i.now, i.message_id) for i in done],
+    )
+    raw.many(
+        "INSERT INTO message_events (message_id, status, at)"
+        " SELECT id, 'sent', ? FROM messages WHERE id = ? AND status = 'sent' AND updated_at = ?",
+        [(i.now, i.message_id, i.now) for i in done],
+    )
+    return [None] * len(items)
+
+
+PART_SENT: WriteKind[PartSent, None] = WriteKind("part_sent", _parts_sent)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A message ends (rejected, expired...) unless it already has."""
+
+    message_id: int
+    status: Status
+    error_code: str | None
+    now: float
+
+
+def _transitions(s: Session, items: Sequence[Transition]) -> list[bool]:
+    raw = Raw(s)
+    changed = []
+    for i in items:
+        n = raw.execute(
+            "UPDATE messages SET status = ?, error_code = ?, updated_at = ?"
+            f" WHERE id = ? AND status IN {_PENDING_SQL}",
+            (i.status.value, i.error_code, i.now, i.message_id),
+        )
+        if n:
+            raw.execute(
+                "INSERT INTO message_events (message_id, status, error_code, at)"
+                " VALUES (?, ?, ?, ?)",
+                (i.message_id, i.status.value, i.error_code, i.now),
+            )
+        changed.append(bool(n))
+    return changed
+
+
+TRANSITION: WriteKind[Transition, bool] = WriteKind("transition", _transitions)
+
+
+# --- receipts --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    account_id: int
+    kind: str  # "receipt" or "mo"
+    channel: str  # "smpp" or "http"
+    payload: dict[str, Any]
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class ReceiptIn:
+    connector_id: int
+    smsc_id: str
+    keys: tuple[str, ...]  # the stored keys it may stand for, most likely first
+    stat: str  # Appendix B spelling, for the customer's own receipt
+    status: Status
+    error_code: str | None
+    now: float
+    outbox_expiry: float
+    unmatched_id: int | None = None  # set when applying a receipt held since before its part
+
+
+@dataclass(frozen=True)
+class ReceiptOut:
+    public_id: str | None  # None: no part has this id (yet)
+    status: Status | None  # the message's status after it, when matched
+    outbox: tuple[OutboxRow, ...] = ()
+    unmatched_id: int | None = None  # the row that keeps an unmatched receipt
+
+
+def _find_part(raw: Raw, item: ReceiptIn) -> tuple[Any, ...] | None:
+    # The configured reading first; only when it finds nothing, the others in one more query.
+    first, rest = item.keys[:1], item.keys[1:]
+    for keys in (first, rest):
+        if not keys:
+            continue
+        marks = ", ".join("?" * len(keys))
+        row = raw.one(
+            "SELECT id, message_id FROM message_parts"
+            f" WHERE connector_id = ? AND smsc_key IN ({marks}) ORDER BY id DESC LIMIT 1",
+            (item.connector_id, *keys),
+        )
+        if row is not None:
+            return row
+    return None
+
+
+def _receipts(s: Session, items: Sequence[ReceiptIn]) -> list[ReceiptOut]:
+    raw = Raw(s)
+    return [_receipt(raw, i) for i in items]
+
+
+def _receipt(raw: Raw, item: ReceiptIn) -> ReceiptOut:
+    found = _find_part(raw, item)
+    if found is None:
+        if item.unmatched_id is not None:
+            return ReceiptOut(None, None, unmatched_id=item.unmatched_id)
+        [row_id] = raw.new_ids("unmatched_receipts", 1)
+        raw.execute(
+            "INSERT INTO unmatched_receipts (id, connector_id, smsc_message_id, status,"
+            " error_code, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (row_id, item.connector_id, item.smsc_id, item.stat, item.error_code, item.now),
+        )
+        return ReceiptOut(None, None, unmatched_id=row_id)
+    if item.unmatched_id is not None:
+        raw.execute("DELETE FROM unmatched_receipts WHERE id = ?", (item.unmatched_id,))
+    part_id, message_id = found
+    raw.execute(
+        "UPDATE message_parts SET status = ?, error_code = ?, updated_at = ? WHERE id = ?",
+        (item.status.value, item.error_code, item.now, part_id),
+    )
+    msg = raw.one(
+        "SELECT m.public_id, m.status, m.part_count, m.registered_delivery, m.account_id,"
+        " m.destination, m.created_at, b.sender, b.channel, b.body, a.callback_url"
+        " FROM messages m JOIN batches b ON b.id = m.batch_id"
+        " JOIN accounts a ON a.id = m.account_id WHERE m.id = ?",
+        (message_id,),
+    )
+    if msg is None:
+        return ReceiptOut(None, None)
+    public_id, current, part_count, registered, account_id, to, created, sender = msg[:8]
+    channel, body, callback_url = msg[8:]
+    parts = raw.all(
+        "SELECT status, error_code FROM message_parts WHERE message_id = ?", (message_id,)
+    )
+    # Parts never acknowledged count as still out: a message is delivered only when all are.
+    statuses = [(st, err) for st, err in parts] + [("sent", None)] * (part_count - len(parts))
+    combined, code = combined_status(statuses)
+    if current == combined or current in FINAL:
+        return ReceiptOut(public_id, Status(current))
+    raw.execute(
+        "UPDATE messages SET status = ?, error_code = ?, updated_at = ? WHERE id = ?",
+        (combined.value, code, item.now, message_id),
+    )
+    raw.execute(
+        "INSERT INTO message_events (message_id, status, error_code, at) VALUES (?, ?, ?, ?)",
+        (message_id, combined.value, code, item.now),
+    )
+    if combined not in FINAL or not registered:
+        return ReceiptOut(public_id, combined)
+    payload = {
+        "message_id": public_id,
+        "status": combined.value,
+        "error_code": code,
+        "stat": item.stat if part_count == 1 else _stat_of(combined),
+        "err": (code or "").removeprefix("err:") or "000",
+        "to": to,
+        "from": sender,
+        "submitted_at": created,
+        "done_at": item.now,
+        "text": body[:20],
+    }
+    channels = (["smpp"] if channel == "smpp" else []) + (["http"] if callback_url else [])
+    rows = tuple(
+        _outbox_insert(raw, account_id, "receipt", ch, payload, item.now, item.outbox_expiry)
+        for ch in channels
+    )
+    return ReceiptOut(public_id, combined, rows)
+
+
+_STATS = {
+    Status.DELIVERED: "DELIVRD",
+    Status.UNDELIVERABLE: "UNDELIV",
+    Status.EXPIRED: "EXPIRED",
+    Status.REJECTED: "REJECTD",
+    Status.CANCELLED: "DELETED",
+}
+
+
+def _stat_of(status: Status) -> str:
+    return _STATS.get(status, "UNKNOWN")
+
+
+RECEIPT: WriteKind[ReceiptIn, ReceiptOut] = WriteKind("receipt", _receipts)
+
+
+def _outbox_insert(
+    raw: Raw,
+    account_id: int,
+    kind: str,
+    channel: str,
+    payload: dict[str, Any],
+    now: float,
+    expiry: float,
+) -> OutboxRow:
+    [row_id] = raw.new_ids("outbox", 1)
+    raw.execute(
+        "INSERT INTO outbox (id, account_id, kind, channel, payload, created_at, expires_at,"
+        " attempts, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+        (row_id, account_id, kind, channel, json.dumps(payload), now, now + expiry, now),
+    )
+    return OutboxRow(row_id, account_id, kind, channel, payload)
+
+
+# --- MO --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MoIn:
+    connector_id: int
+    account: str | None  # the account name its route gives; None: no route
+    source: str
+    destination: str
+    esm_class: int
+    data_coding: int
+    short_message: bytes
+    text: str
+    now: float
+    outbox_expiry: float
+
+
+@dataclass(frozen=True)
+class MoOut:
+    public_id: str
+    outbox: tuple[OutboxRow, ...]
+
+
+def _mos(s: Session, items: Sequence[MoIn]) -> list[MoOut]:
+    raw = Raw(s)
+    out = []
+    for i in items:
+        public_id = uuid.uuid4().hex
+        account_id, channels = _mo_account(raw, i.account)
+        raw.execute(
+            "INSERT INTO inbound_messages (public_id, account_id, connector_id, source,"
+            " destination, esm_class, data_coding, short_message, text, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                public_id,
+                account_id,
+                i.connector_id,
+                i.source,
+                i.destination,
+                i.esm_class,
+                i.data_coding,
+                i.short_message.hex(),
+                i.text,
+                i.now,
+            ),
+        )
+        payload = {
+            "mo_id": public_id,
+            "from": i.source,
+            "to": i.destination,
+            "esm_class": i.esm_class,
+            "data_coding": i.data_coding,
+            "short_message": i.short_message.hex(),
+            "text": i.text,
+            "at": i.now,
+        }
+        rows: tuple[OutboxRow, ...] = ()
+        if account_id is not None:
+            rows = tuple(
+                _outbox_insert(raw, account_id, "mo", ch, payload, i.now, i.outbox_expiry)
+                for ch in channels
+            )
+        out.append(MoOut(public_id, rows))
+    return out
+
+
+def _mo_account(raw: Raw, name: str | None) -> tuple[int | None, tuple[str, ...]]:
+    """The account an MO goes to, and how: its HTTP callback if it has one, else its binds."""
+    if name is None:
+        return None, ()
+    row = raw.one("SELECT id, callback_url, smpp_system_id FROM accounts WHERE name = ?", (name,))
+    if row is None:
+        return None, ()
+    account_id, callback_url, system_id = row
+    return int(account_id), ("http",) if callback_url else (("smpp",) if system_id else ())
+
+
+MO: WriteKind[MoIn, MoOut] = WriteKind("mo", _mos)
+
+
+# --- the outbox ------------------------------------------------------------------------------
+
+
+def _outbox_done(s: Session, ids: Sequence[int]) -> list[None]:
+    Raw(s).many("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+    return [None] * len(ids)
+
+
+OUTBOX_DONE: WriteKind[int, None] = WriteKind("outbox_done", _outbox_done)
+
+
+@dataclass(frozen=True)
+class OutboxRetry:
+    id: int
+    attempts: int
+    next_at: float
+    error: str
+
+
+def _outbox_retry(s: Session, items: Sequence[OutboxRetry]) -> list[None]:
+    Raw(s).many(
+        "UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?",
+        [(i.attempts, i.next_at, i.error[:200], i.id) for i in items],
+    )
+    return [None] * len(items)
+
+
+OUTBOX_RETRY: WriteKind[OutboxRetry, None] = WriteKind("outbox_retry", _outbox_retry)
+
+
+def _row(r: tuple[Any, ...]) -> OutboxRow:
+    return OutboxRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5])
+
+
+_OUTBOX_COLUMNS = "id, account_id, kind, channel, payload, attempts"
+
+
+def outbox_for(
+    s: Session, account_id: int, channel: str, after: int, limit: int
+) -> list[OutboxRow]:
+    """What is owed to an account on a channel, oldest first."""
+    rows = Raw(s).all(
+        f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE account_id = ? AND channel = ? AND id > ?"
+        " ORDER BY id LIMIT ?",
+        (account_id, channel, after, limit),
+    )
+    return [_row(r) for r in rows]
+
+
+def outbox_due(s: Session, channel: str, now: float, limit: int) -> list[OutboxRow]:
+    rows = Raw(s).all(
+        f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE channel = ? AND next_at <= ?"
+        " ORDER BY id LIMIT ?",
+        (channel, now, limit),
+    )
+    return [_row(r) for r in rows]
+
+
+def expire_outbox(s: Session, now: float) -> int:
+    return Raw(s).execute("DELETE FROM outbox WHERE expires_at < ?", (now,))
+
+
+def outbox_accounts(s: Session, channel: str) -> list[int]:
+    return [
+        int(r[0])
+        for r in Raw(s).all("SELECT DISTINCT account_id FROM outbox WHERE channel = ?", (channel,))
+    ]
+
+
+# --- recovery --------------------------------------------------------------------------------
+
+
+def load_queued(s: Session, after_id: int, limit: int) -> list[Outbound]:
+    """Queued messages with id > ``after_id``, in id order, with the parts already sent."""
+    raw = Raw(s)
+    rows = raw.all(
+        "SELECT m.id, m.public_id, m.destination, b.sender, b.body, m.registered_delivery,"
+        " m.account_id, m.priority, m.expires_at FROM messages m"
+        " JOIN batches b ON b.id = m.batch_id"
+        " WHERE m.status IN ('accepted', 'queued') AND m.id > ? ORDER BY m.id LIMIT ?",
+        (after_id, limit),
+    )
+    sent: dict[int, set[int]] = {}
+    if rows:
+        for message_id, seq in raw.all(
+            "SELECT p.message_id, p.seq FROM message_parts p JOIN messages m"
+            " ON m.id = p.message_id WHERE m.status IN ('accepted', 'queued')"
+            " AND m.id BETWEEN ? AND ?",
+            (rows[0][0], rows[-1][0]),
+        ):
+            sent.setdefault(message_id, set()).add(seq)
+    return [
+        Outbound(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            bool(r[5]),
+            r[6],
+            r[7],
+            r[8],
+            frozenset(sent.get(r[0], ())),
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class HeldReceipt:
+    id: int
+    connector_id: int
+    smsc_id: str
+    stat: str
+    error_code: str | None
+    received_at: float
+
+
+def load_unmatched(s: Session) -> list[HeldReceipt]:
+    return [
+        HeldReceipt(*r)
+        for r in Raw(s).all(
+            "SELECT id, connector_id, smsc_message_id, status, error_code, received_at"
+            " FROM unmatched_receipts ORDER BY id"
+        )
+    ]
+
+
+def drop_unmatched(s: Session, before: float) -> int:
+    return Raw(s).execute("DELETE FROM unmatched_receipts WHERE received_at < ?", (before,))
+
+
+def ensure_connectors(s: Session, names: Sequence[str], now: float) -> dict[str, int]:
+    return {name: connector_id(s, name, now) for name in names}
+
+
+def callback_targets(s: Session, account_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """The HTTP callback URL and secret of each account that has one."""
+    if not account_ids:
+        return {}
+    marks = ", ".join("?" * len(account_ids))
+    rows = Raw(s).all(
+        f"SELECT id, callback_url, callback_secret FROM accounts WHERE id IN ({marks})"
+        " AND callback_url IS NOT NULL",
+        tuple(account_ids),
+    )
+    return {int(r[0]): (str(r[1]), str(r[2] or "")) for r in rows}
