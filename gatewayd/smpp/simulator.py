@@ -172,6 +172,10 @@ def wants_receipt(submission: Pdu, stat: str) -> bool:
     return wanted == 1 or (wanted == 2 and stat != "DELIVRD")
 
 
+#: The vendor TLV the simulator reads a dedup key from (set a connector's dedup_tlv to it).
+DEDUP_TAG = 0x1401
+
+
 class SimulatorSession(SmscSession[str]):
     """Decides each request's fate before the server handles it: dropping the connection needs
     the session at hand. Accepted ones go through the server as usual (a submit_multi becomes
@@ -222,6 +226,11 @@ class SimulatorFactory(SmppServerFactory[str]):
         self.rng = rng or random.Random()  # a simulation, not a secret
         self._timers: set[DelayedCall] = set()
         self._waiting: dict[str, list[Receipt]] = {}
+        # Dedup keys seen (gatewayd's dedup_tlv = DEDUP_TAG): a resent part gets its first
+        # answer again and no second receipt, and is counted.
+        self._seen: dict[bytes, str] = {}
+        self.duplicates = 0
+        self.accepted = 0
 
     @classmethod
     def from_config(
@@ -249,7 +258,14 @@ class SimulatorFactory(SmppServerFactory[str]):
     def submit(self, system_id: str, pdu: Pdu) -> Deferred[str]:
         """Accept one submission (submit_sm, data_sm, or one destination of a submit_multi):
         a fresh id, and a receipt when one is wanted."""
+        key = pdu.tlv(DEDUP_TAG)
+        if key is not None and key in self._seen:
+            self.duplicates += 1
+            return succeed(self._seen[key])
         message_id = self._new_id()
+        self.accepted += 1
+        if key is not None:
+            self._seen[key] = message_id
         stat = final_state(self.behaviour, self.rng)
         if wants_receipt(pdu, stat):
             receipt = build_receipt(message_id, pdu, stat, self._now())
