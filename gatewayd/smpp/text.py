@@ -30,6 +30,14 @@ _BASIC_INDEX = {ch: i for i, ch in enumerate(GSM_BASIC) if ch != "\x1b"}
 assert len(GSM_BASIC) == 128
 _ESCAPE = 0x1B
 _CR = 0x0D
+# C-speed paths (str.translate, set tests) for the hot loops; the tables say the same as above.
+_GSM_CHARS = frozenset(_BASIC_INDEX) | frozenset(GSM_EXTENSION)
+_TO_SEPTETS = {ord(ch): i for ch, i in _BASIC_INDEX.items()} | {
+    ord(ch): "\x1b" + chr(code) for ch, code in GSM_EXTENSION.items()
+}
+_FROM_SEPTETS = {i: ch for i, ch in enumerate(GSM_BASIC)} | {
+    i + 0x80: ch for i, ch in enumerate(GSM_BASIC)
+}
 
 Encoding = Literal["GSM-7", "LATIN-1", "UCS-2"]
 DATA_CODING: dict[Encoding, int] = {"GSM-7": 0x00, "LATIN-1": 0x03, "UCS-2": 0x08}
@@ -50,7 +58,7 @@ class Segments:
 
 
 def is_gsm(text: str) -> bool:
-    return all(ch in _BASIC_INDEX or ch in GSM_EXTENSION for ch in text)
+    return _GSM_CHARS.issuperset(text)
 
 
 def choose_encoding(text: str) -> Encoding:
@@ -119,6 +127,8 @@ def segments(text: str, encoding: Encoding | None = None) -> Segments:
 
 def gsm_septets(text: str) -> bytes:
     """One septet per octet; extension characters become an escape pair. KeyError if not GSM."""
+    if _GSM_CHARS.issuperset(text):
+        return text.translate(_TO_SEPTETS).encode("latin-1")
     out = bytearray()
     for ch in text:
         if ch in GSM_EXTENSION:
@@ -170,6 +180,8 @@ def unpack_gsm(octets: bytes, fill_bits: int = 0) -> bytes:
 def decode_gsm(octets: bytes, packed: bool = False, *, fill_bits: int = 0) -> str:
     """GSM 03.38 octets to text; an unknown escape reads as the escaped basic character."""
     septets = unpack_gsm(octets, fill_bits) if packed else octets
+    if _ESCAPE not in septets and 0x9B not in septets:
+        return septets.decode("latin-1").translate(_FROM_SEPTETS)
     out: list[str] = []
     escaped = False
     for octet in septets:

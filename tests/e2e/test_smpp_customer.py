@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 
 import pytest
 import smpplib.client
 import smpplib.consts
 import smpplib.exceptions
+import smpplib.smpp
 
 from gatewayd.control_client import call
 from tests.e2e.conftest import Daemon
@@ -69,3 +72,52 @@ def test_smpplib_bad_password_and_bad_destination(daemon: Daemon) -> None:
         c.unbind()
     finally:
         c.disconnect()
+
+
+def test_a_receipt_waits_for_the_customer_and_comes_on_its_next_bind(daemon: Daemon) -> None:
+    c = client(daemon)
+    try:
+        c.bind_transmitter(system_id="demo", password=daemon.passwords["smpp"])
+        c.send_message(
+            source_addr_ton=smpplib.consts.SMPP_TON_ALNUM,
+            source_addr="ACME",
+            dest_addr_ton=smpplib.consts.SMPP_TON_INTL,
+            destination_addr="22376600001",
+            short_message=b"Bonjour",
+            registered_delivery=True,
+        )
+        message_id = c.read_pdu().message_id.decode()
+        c.unbind()
+    finally:
+        c.disconnect()
+    # Delivered while nobody is bound to receive: the receipt waits in the outbox.
+    daemon.wait_for(rf"receipt DELIVRD for {message_id}")
+    c = client(daemon)
+    try:
+        c.bind_receiver(system_id="demo", password=daemon.passwords["smpp"])
+        # What waited comes in order: receipts of earlier tests of this module first.
+        while True:
+            pdu = c.read_pdu()
+            assert pdu.command == "deliver_sm" and pdu.esm_class & 0x04
+            resp = smpplib.smpp.make_pdu("deliver_sm_resp", client=c)
+            resp.sequence = pdu.sequence  # make_pdu would number it as a new request
+            c.send_pdu(resp)
+            if pdu.receipted_message_id.decode() == message_id:
+                break
+        assert f"id:{message_id}".encode() in pdu.short_message
+        assert b"stat:DELIVRD" in pdu.short_message
+        assert pdu.source_addr.decode() == "22376600001"
+        c.unbind()
+    finally:
+        c.disconnect()
+    # Acknowledged, so deleted.
+    deadline = time.monotonic() + 10
+    while outbox_rows(daemon, message_id) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert outbox_rows(daemon, message_id) == 0
+
+
+def outbox_rows(daemon: Daemon, message_id: str) -> int:
+    with sqlite3.connect(daemon.workdir / "gatewayd.db") as db:
+        query = "SELECT COUNT(*) FROM outbox WHERE payload LIKE ?"
+        return int(db.execute(query, (f"%{message_id}%",)).fetchone()[0])
