@@ -78,8 +78,9 @@ def _burst_for(rate: float, burst: float | None) -> float:
 class AdaptiveRate:
     """The rate to use under a ``ceiling`` (0 = unlimited) when the far end pushes back.
 
-    :meth:`slow_down` halves the rate (never below ``floor``); it then climbs back linearly to
-    where it was cut over ``recovery`` seconds, and from there to the ceiling. Cuts closer than
+    :meth:`slow_down` halves the rate (never below ``floor`` nor an eighth of the target); it
+    then climbs back linearly to the target over ``recovery`` seconds, and from there to the
+    ceiling. Cuts closer than
     ``cooldown`` seconds apart count once: a full window of rejections is one signal.
     """
 
@@ -120,8 +121,15 @@ class AdaptiveRate:
             return current
         base = current if current != UNLIMITED else observed
         base = max(base, self.floor)
-        self._target = self.ceiling if self.ceiling != UNLIMITED else base
-        self._cut = max(self.floor, base / 2)
+        if self.ceiling != UNLIMITED:
+            self._target = self.ceiling
+        else:
+            # Unlimited: climb back to the highest rate seen since the first cut, not to a
+            # target that shrinks with every cut of a burst.
+            self._target = max(base, self._target) if self._cut is not None else base
+        # Never below an eighth of the target: an SMSC that refuses a share of submits whatever
+        # the rate (not a capacity signal) must not starve the link; retries take the refusals.
+        self._cut = max(self.floor, base / 2, self._target / 8)
         self._cut_at = now
         return self._cut
 
@@ -132,14 +140,21 @@ class RateMeter:
     def __init__(self, window: float = 5.0) -> None:
         self.window = window
         self._events: deque[float] = deque()
+        self._first: float | None = None
 
     def record(self, now: float) -> None:
+        if self._first is None:
+            self._first = now
         self._events.append(now)
         self._expire(now)
 
     def rate(self, now: float) -> float:
+        """Over the time actually covered: a 0.3 s burst is not spread over the whole window."""
         self._expire(now)
-        return len(self._events) / self.window
+        if self._first is None:
+            return 0.0
+        span = min(self.window, max(now - self._first, 0.1))  # one event is not a rate
+        return len(self._events) / span
 
     def _expire(self, now: float) -> None:
         horizon = now - self.window

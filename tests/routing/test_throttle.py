@@ -99,7 +99,7 @@ def test_meter_counts_the_last_window() -> None:
     meter = RateMeter(window=2.0)
     for t in (0.0, 0.5, 1.0, 1.5):
         meter.record(t)
-    assert meter.rate(1.5) == 2.0
+    assert meter.rate(1.5) == pytest.approx(4 / 1.5)  # over the 1.5 s actually covered
     assert meter.rate(2.6) == 1.0  # 0.0 and 0.5 have left the window
     assert meter.rate(10.0) == 0.0
 
@@ -110,4 +110,34 @@ def test_limiter_applies_the_cut_to_its_bucket() -> None:
     assert limiter.slow_down(0.0) == 5.0
     assert limiter.take(0.1) == Throttled(pytest.approx(0.1, rel=0.01))
     assert limiter.take(0.2) == ALLOWED
-    assert limiter.meter.rate(0.2) == pytest.approx(2 / 5)
+    assert limiter.meter.rate(0.2) == pytest.approx(2 / 0.2)
+
+
+def test_a_burst_is_measured_over_its_own_duration() -> None:
+    # Regression: 20 submits in 0.3 s were read as 4/s (20 over the 5 s window), so the first
+    # ESME_RTHROTTLED cut an unlimited connector to 2/s.
+    limiter = AdaptiveLimiter(0.0, now=0.0)
+    for i in range(20):
+        assert limiter.take(i * 0.015) == ALLOWED
+    assert limiter.slow_down(0.3) == pytest.approx(20 / 0.3 / 2)
+
+
+def test_unlimited_recovers_to_the_highest_rate_not_a_shrinking_one() -> None:
+    rate = AdaptiveRate(0.0, recovery=10.0, cooldown=1.0)
+    rate.slow_down(0.0, observed=1000.0)  # cut to 500, climbing back to 1000
+    rate.slow_down(2.0, observed=100.0)  # a second push-back while reduced
+    assert rate.rate(100.0) == 0.0  # recovered: unlimited again
+    rate2 = AdaptiveRate(0.0, recovery=10.0, cooldown=1.0)
+    rate2.slow_down(0.0, observed=1000.0)
+    cut = rate2.slow_down(2.0, observed=100.0)
+    assert rate2.rate(2.0 + 5.0) > cut + (1000.0 - cut) * 0.4  # heading for 1000, not 600
+
+
+def test_constant_push_back_never_starves_the_link() -> None:
+    # An SMSC that refuses a share of submits at any rate: a cut every second, each from the
+    # rate in force, must not end at the 1/s floor.
+    rate = AdaptiveRate(0.0, recovery=30.0, cooldown=1.0)
+    rate.slow_down(0.0, observed=800.0)
+    for second in range(1, 60):
+        rate.slow_down(float(second), observed=rate.rate(float(second)))
+    assert rate.rate(60.0) >= 800.0 / 8
