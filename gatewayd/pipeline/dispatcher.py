@@ -24,6 +24,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from gatewayd.config import ConnectorConfig, PipelineConfig
+from gatewayd.logsetup import info_enabled
 from gatewayd.pipeline.queues import TRANSACTIONAL, SendQueue
 from gatewayd.pipeline.smsc_ids import normalise
 from gatewayd.routing.router import StaticRouter
@@ -301,7 +302,7 @@ class Dispatcher(TypedService):
         )
         if self._on_part_recorded is not None:
             self._on_part_recorded(conn_id, key)
-        if complete:
+        if complete and info_enabled():
             log.info(
                 "sent {message_id} on {connector} as {smsc_message_id}",
                 message_id=msg.public_id,

@@ -22,6 +22,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from gatewayd.config import Config
+from gatewayd.logsetup import info_enabled
 from gatewayd.pipeline.smsc_ids import ReceiptIds, candidates
 from gatewayd.smpp.pdu import Pdu
 from gatewayd.smpp.receipts import is_receipt, parse_receipt
@@ -29,15 +30,8 @@ from gatewayd.smpp.text import decode
 from gatewayd.smpp.tlv import MESSAGE_PAYLOAD
 from gatewayd.status import Status, from_receipt_state
 from gatewayd.storage.committer import GroupCommitter
-from gatewayd.storage.traffic import (
-    MO,
-    RECEIPT,
-    HeldReceipt,
-    MoIn,
-    OutboxRow,
-    ReceiptIn,
-    ReceiptOut,
-)
+from gatewayd.storage.receipt_writes import RECEIPT, ReceiptIn, ReceiptOut
+from gatewayd.storage.traffic import MO, HeldReceipt, MoIn, OutboxRow
 
 log = Logger()
 
@@ -103,12 +97,13 @@ class ReceiptHandler:
     def _applied(self, out: ReceiptOut, item: ReceiptIn, connector: str) -> None:
         if out.public_id is not None:
             self._release(item)
-            log.info(
-                "receipt {stat} for {message_id} on {connector}",
-                stat=item.stat,
-                message_id=out.public_id,
-                connector=connector,
-            )
+            if info_enabled():
+                log.info(
+                    "receipt {stat} for {message_id} on {connector}",
+                    stat=item.stat,
+                    message_id=out.public_id,
+                    connector=connector,
+                )
             if out.outbox:
                 self._forward(out.outbox)
             return

@@ -9,6 +9,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from gatewayd.errors import ValidationError
+from gatewayd.logsetup import info_enabled
 from gatewayd.pipeline.queues import BULK, TRANSACTIONAL
 from gatewayd.routing.numbers import InvalidNumber, normalise_all, sender_error
 from gatewayd.smpp.text import segments
@@ -106,7 +107,7 @@ class Submissions:
         batch = prepare(request, now, self._max_age)
         accepted = await self._committer.add(ACCEPT, Accept(batch, now))
         ids = [m.public_id for m in accepted]
-        for public_id, to in zip(ids, batch.recipients, strict=True):
+        for public_id, to in zip(ids, batch.recipients, strict=True) if info_enabled() else ():
             log.info(
                 "accepted {message_id} for {account} to {destination} via {channel}",
                 message_id=public_id,

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gatewayd.status import FINAL, Status
+from gatewayd.status import Status
 from gatewayd.storage.committer import WriteKind
-from gatewayd.storage.messages import NewBatch, Outbound, combined_status, connector_id
+from gatewayd.storage.messages import NewBatch, Outbound, connector_id
 from gatewayd.storage.raw import Raw
 
 _PENDING_SQL = "('accepted', 'queued', 'sent')"
@@ -191,149 +191,25 @@ class OutboxRow:
     attempts: int = 0
 
 
-@dataclass(frozen=True)
-class ReceiptIn:
-    connector_id: int
-    smsc_id: str
-    keys: tuple[str, ...]  # the stored keys it may stand for, most likely first
-    stat: str  # Appendix B spelling, for the customer's own receipt
-    status: Status
-    error_code: str | None
-    now: float
-    outbox_expiry: float
-    unmatched_id: int | None = None  # set when applying a receipt held since before its part
-
-
-@dataclass(frozen=True)
-class ReceiptOut:
-    public_id: str | None  # None: no part has this id (yet)
-    status: Status | None  # the message's status after it, when matched
-    outbox: tuple[OutboxRow, ...] = ()
-    unmatched_id: int | None = None  # the row that keeps an unmatched receipt
-
-
-def _find_part(raw: Raw, item: ReceiptIn) -> tuple[Any, ...] | None:
-    # The configured reading first; only when it finds nothing, the others in one more query.
-    first, rest = item.keys[:1], item.keys[1:]
-    for keys in (first, rest):
-        if not keys:
-            continue
-        marks = ", ".join("?" * len(keys))
-        row = raw.one(
-            "SELECT id, message_id FROM message_parts"
-            f" WHERE connector_id = ? AND smsc_key IN ({marks}) ORDER BY id DESC LIMIT 1",
-            (item.connector_id, *keys),
-        )
-        if row is not None:
-            return row
-    return None
-
-
-def _receipts(s: Session, items: Sequence[ReceiptIn]) -> list[ReceiptOut]:
-    raw = Raw(s)
-    return [_receipt(raw, i) for i in items]
-
-
-def _receipt(raw: Raw, item: ReceiptIn) -> ReceiptOut:
-    found = _find_part(raw, item)
-    if found is None:
-        if item.unmatched_id is not None:
-            return ReceiptOut(None, None, unmatched_id=item.unmatched_id)
-        [row_id] = raw.new_ids("unmatched_receipts", 1)
-        raw.execute(
-            "INSERT INTO unmatched_receipts (id, connector_id, smsc_message_id, status,"
-            " error_code, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (row_id, item.connector_id, item.smsc_id, item.stat, item.error_code, item.now),
-        )
-        return ReceiptOut(None, None, unmatched_id=row_id)
-    if item.unmatched_id is not None:
-        raw.execute("DELETE FROM unmatched_receipts WHERE id = ?", (item.unmatched_id,))
-    part_id, message_id = found
-    raw.execute(
-        "UPDATE message_parts SET status = ?, error_code = ?, updated_at = ? WHERE id = ?",
-        (item.status.value, item.error_code, item.now, part_id),
-    )
-    msg = raw.one(
-        "SELECT m.public_id, m.status, m.part_count, m.registered_delivery, m.account_id,"
-        " m.destination, m.created_at, b.sender, b.channel, b.body, a.callback_url"
-        " FROM messages m JOIN batches b ON b.id = m.batch_id"
-        " JOIN accounts a ON a.id = m.account_id WHERE m.id = ?",
-        (message_id,),
-    )
-    if msg is None:
-        return ReceiptOut(None, None)
-    public_id, current, part_count, registered, account_id, to, created, sender = msg[:8]
-    channel, body, callback_url = msg[8:]
-    parts = raw.all(
-        "SELECT status, error_code FROM message_parts WHERE message_id = ?", (message_id,)
-    )
-    # Parts never acknowledged count as still out: a message is delivered only when all are.
-    statuses = [(st, err) for st, err in parts] + [("sent", None)] * (part_count - len(parts))
-    combined, code = combined_status(statuses)
-    if current == combined or current in FINAL:
-        return ReceiptOut(public_id, Status(current))
-    raw.execute(
-        "UPDATE messages SET status = ?, error_code = ?, updated_at = ? WHERE id = ?",
-        (combined.value, code, item.now, message_id),
-    )
-    raw.execute(
-        "INSERT INTO message_events (message_id, status, error_code, at) VALUES (?, ?, ?, ?)",
-        (message_id, combined.value, code, item.now),
-    )
-    if combined not in FINAL or not registered:
-        return ReceiptOut(public_id, combined)
-    payload = {
-        "message_id": public_id,
-        "status": combined.value,
-        "error_code": code,
-        "stat": item.stat if part_count == 1 else _stat_of(combined),
-        "err": (code or "").removeprefix("err:") or "000",
-        "to": to,
-        "from": sender,
-        "submitted_at": created,
-        "done_at": item.now,
-        "text": body[:20],
-    }
-    channels = (["smpp"] if channel == "smpp" else []) + (["http"] if callback_url else [])
-    rows = tuple(
-        _outbox_insert(raw, account_id, "receipt", ch, payload, item.now, item.outbox_expiry)
-        for ch in channels
-    )
-    return ReceiptOut(public_id, combined, rows)
-
-
-_STATS = {
-    Status.DELIVERED: "DELIVRD",
-    Status.UNDELIVERABLE: "UNDELIV",
-    Status.EXPIRED: "EXPIRED",
-    Status.REJECTED: "REJECTD",
-    Status.CANCELLED: "DELETED",
-}
-
-
-def _stat_of(status: Status) -> str:
-    return _STATS.get(status, "UNKNOWN")
-
-
-RECEIPT: WriteKind[ReceiptIn, ReceiptOut] = WriteKind("receipt", _receipts)
-
-
-def _outbox_insert(
-    raw: Raw,
-    account_id: int,
-    kind: str,
-    channel: str,
-    payload: dict[str, Any],
-    now: float,
-    expiry: float,
-) -> OutboxRow:
-    [row_id] = raw.new_ids("outbox", 1)
-    raw.execute(
+def outbox_insert_many(
+    raw: Raw, rows: list[tuple[int, str, str, dict[str, Any], float, float]]
+) -> list[OutboxRow]:
+    """Insert (account_id, kind, channel, payload, now, expiry) rows in one go."""
+    ids = raw.new_ids("outbox", len(rows))
+    raw.many(
         "INSERT INTO outbox (id, account_id, kind, channel, payload, created_at, expires_at,"
         " attempts, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
-        (row_id, account_id, kind, channel, json.dumps(payload), now, now + expiry, now),
+        [
+            (row_id, account, kind, channel, json.dumps(payload), now, now + expiry, now)
+            for row_id, (account, kind, channel, payload, now, expiry) in zip(
+                ids, rows, strict=True
+            )
+        ],
     )
-    return OutboxRow(row_id, account_id, kind, channel, payload)
+    return [
+        OutboxRow(row_id, account, kind, channel, payload)
+        for row_id, (account, kind, channel, payload, _, _) in zip(ids, rows, strict=True)
+    ]
 
 
 # --- MO --------------------------------------------------------------------------------------
@@ -395,8 +271,10 @@ def _mos(s: Session, items: Sequence[MoIn]) -> list[MoOut]:
         rows: tuple[OutboxRow, ...] = ()
         if account_id is not None:
             rows = tuple(
-                _outbox_insert(raw, account_id, "mo", ch, payload, i.now, i.outbox_expiry)
-                for ch in channels
+                outbox_insert_many(
+                    raw,
+                    [(account_id, "mo", ch, payload, i.now, i.outbox_expiry) for ch in channels],
+                )
             )
         out.append(MoOut(public_id, rows))
     return out
