@@ -24,7 +24,8 @@ class Raw:
     def __init__(self, session: Session) -> None:
         connection = session.connection()
         self.postgres = connection.dialect.name == "postgresql"
-        self._cursor: Any = connection.connection.cursor()
+        self._dbapi: Any = connection.connection
+        self._cursor: Any = self._dbapi.cursor()
 
     def _sql(self, sql: str) -> str:
         return _pyformat(sql) if self.postgres else sql
@@ -36,8 +37,14 @@ class Raw:
 
     def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
-        if rows:
-            self._cursor.executemany(self._sql(sql), rows)
+        if not rows:
+            return
+        if self.postgres and len(rows) > 1:
+            # Pipeline mode: the rows go out without waiting for each one's answer.
+            with self._dbapi.driver_connection.pipeline():
+                self._cursor.executemany(self._sql(sql), rows)
+            return
+        self._cursor.executemany(self._sql(sql), rows)
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._cursor.execute(self._sql(sql), tuple(params))
