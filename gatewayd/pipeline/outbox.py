@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
@@ -196,7 +196,7 @@ class Outbox(TypedService):
             return None
         return result
 
-    def _retry_later(self, row: OutboxRow, why: str) -> None:
+    def _retry_later(self, row: OutboxRow, why: str) -> Deferred[object]:
         attempts = row.attempts + 1
         delay = backoff(attempts, jitter=0.2, random=self._random)
         log.info(
@@ -207,7 +207,7 @@ class Outbox(TypedService):
             delay=delay,
         )
         item = OutboxRetry(row.id, attempts, self._clock.seconds() + delay, why)
-        self._committer.add(OUTBOX_RETRY, item).addBoth(self._settled, row.id)
+        return self._committer.add(OUTBOX_RETRY, item).addBoth(self._settled, row.id)
 
     # --- HTTP and housekeeping ---------------------------------------------------------------
 
@@ -245,24 +245,28 @@ class Outbox(TypedService):
         targets = await self._db.run(
             "callback_targets", callback_targets, sorted({r.account_id for r in due})
         )
+        posts = []
         for row in due:
             target = targets.get(row.account_id)
             if target is None:
                 continue  # the account dropped its callback: the entry expires in time
             self._busy.add(row.id)
-            self._post(row, *target)
+            posts.append(self._post(row, *target))
+        # The pass ends when its POSTs are answered and recorded (each bounded by
+        # callback_timeout), so passes never overlap.
+        await DeferredList(posts, consumeErrors=True)
 
-    def _post(self, row: OutboxRow, url: str, secret: str) -> None:
+    def _post(self, row: OutboxRow, url: str, secret: str) -> Deferred[object]:
         assert self._poster is not None
         d = self._poster.post(
             url, secret.encode("utf-8"), f"{row.kind}-{row.id}", http_payload(row)
         )
 
-        def posted(_: int) -> None:
+        def posted(_: int) -> Deferred[object]:
             self.delivered += 1
-            self._committer.add(OUTBOX_DONE, row.id).addBoth(self._settled, row.id)
+            return self._committer.add(OUTBOX_DONE, row.id).addBoth(self._settled, row.id)
 
-        def failed(failure: Failure) -> None:
-            self._retry_later(row, failure.getErrorMessage())
+        def failed(failure: Failure) -> Deferred[object]:
+            return self._retry_later(row, failure.getErrorMessage())
 
-        d.addCallbacks(posted, failed)
+        return d.addCallbacks(posted, failed)
