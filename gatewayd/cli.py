@@ -11,9 +11,9 @@ from typing import Any, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from gatewayd.config import Config, load_config
-from gatewayd.errors import ConfigError, GatewayError
+from gatewayd.errors import ConfigError, GatewayError, ValidationError
 from gatewayd.secrets_input import read_secret
-from gatewayd.security import check_password_policy, check_smpp_password, hash_secret
+from gatewayd.security import check_password_policy, check_smpp_password, hash_secret, new_token
 from gatewayd.storage import accounts as acc
 from gatewayd.storage.database import Database, create_db_engine, redact
 from gatewayd.storage.migrate import current_revision, head_revision, require_current, upgrade
@@ -97,6 +97,21 @@ class Cli:
         self.out(f"account {info.name!r} created (id {info.id}, {info.kind})")
         return 0
 
+    def cmd_account_callback(self, args: argparse.Namespace) -> int:
+        from gatewayd.pipeline.callbacks import validate_callback_url
+
+        if args.url is not None and (reason := validate_callback_url(args.url)):
+            raise ValidationError(f"--url: {reason}")
+        secret = None if args.remove else new_token()
+        db = self.database(args)
+        db.run_sync("set_callback", acc.set_callback, args.name, args.url, secret)
+        if secret is None:
+            self.out(f"callbacks of {args.name!r} stopped")
+        else:
+            self.out(f"callbacks of {args.name!r} go to {args.url}")
+            self.out(f"signing secret (shown once): {secret}")
+        return 0
+
     def cmd_user_create(self, args: argparse.Namespace) -> int:
         db = self.database(args)
         password = read_secret("password", self.environ, self.stdin)
@@ -177,6 +192,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="CIDR",
         help="a network the account may bind from; repeat it; none means anywhere",
     )
+    c = with_config(
+        command(
+            "callback",
+            "set (or with --remove, drop) the account's HTTP callback for receipts and MO;"
+            " a new signing secret is printed once",
+            "cmd_account_callback",
+            account,
+        )
+    )
+    c.add_argument("--name", required=True, metavar="ACCOUNT")
+    target = c.add_mutually_exclusive_group(required=True)
+    target.add_argument("--url", help="http:// or https:// URL that receives the POSTs")
+    target.add_argument("--remove", action="store_true", help="stop the callbacks")
     user = sub.add_parser("user", help="console users").add_subparsers(
         dest="user_command", required=True, metavar="USER_COMMAND"
     )

@@ -217,3 +217,29 @@ def test_a_simulator_without_any_receipt_state_is_refused(tmp_path: Path) -> Non
     path.write_text("[simulator]\ndelivered_weight = 0.0\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"simulator\.delivered_weight: every receipt weight"):
         load_config(path, environ={})
+
+
+def test_an_account_callback_is_set_with_a_fresh_secret_and_removed(run: Run) -> None:
+    assert run("db", "upgrade", "-c", "CONF")[0] == 0
+    assert run("account", "create", "-c", "CONF", "--name", "Acme")[0] == 0
+    code, _out, err = run(
+        "account", "callback", "-c", "CONF", "--name", "Acme", "--url", "ftp://x/cb"
+    )
+    assert code != 0 and "--url" in err and "http" in err
+    code, out, _ = run(
+        "account", "callback", "-c", "CONF", "--name", "Acme", "--url", "https://hooks.example/cb"
+    )
+    assert code == 0
+    secret = out.split("signing secret (shown once): ")[1].strip()
+    db = run.database()
+    query = text("SELECT callback_url, callback_secret FROM accounts WHERE name = 'Acme'")
+    with db.session() as s:
+        assert tuple(s.execute(query).one()) == ("https://hooks.example/cb", secret)
+    assert len(secret) >= 32
+    assert run("account", "callback", "-c", "CONF", "--name", "Acme", "--remove")[0] == 0
+    with db.session() as s:
+        assert tuple(s.execute(query).one()) == (None, None)
+    code, _out, err = run(
+        "account", "callback", "-c", "CONF", "--name", "Nobody", "--url", "https://h/cb"
+    )
+    assert code != 0 and "Nobody" in err

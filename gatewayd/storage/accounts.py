@@ -264,3 +264,12 @@ def user_by_id(s: Session, user_id: int) -> UserInfo:
 
 def list_accounts(s: Session) -> list[AccountInfo]:
     return [_account_info(a) for a in s.scalars(select(Account).order_by(Account.name))]
+
+
+def set_callback(s: Session, name: str, url: str | None, secret: str | None) -> None:
+    """Point the account's receipts and MO at ``url``, signed with ``secret``; None drops it.
+    The secret is stored as is: signing needs it, so it cannot be hashed."""
+    account = s.scalar(select(Account).where(Account.name == name))
+    if account is None:
+        raise NotFound(f"no account named {name!r}")
+    account.callback_url, account.callback_secret = url, secret
