@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from ipaddress import ip_network
 from typing import Protocol
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IReactorTime
 
 from gatewayd.errors import Conflict, NotFound, ValidationError
@@ -78,28 +78,29 @@ class SmppMessages:
         )
 
     def submit(self, principal: AccountInfo, pdu: Pdu) -> Deferred[str]:
-        return Deferred.fromCoroutine(self._submit(principal, pdu))
+        try:
+            request = self._request(principal, pdu)
+        except Exception:  # a Deferred caller expects its errors in the Deferred
+            return fail()
+        return self._submissions.submit(request).addCallback(lambda ids: ids[0])
 
-    async def _submit(self, principal: AccountInfo, pdu: Pdu) -> str:
+    def _request(self, principal: AccountInfo, pdu: Pdu) -> SubmitRequest:
         destination = _ascii(pdu, "destination_addr")
         if not destination:
             raise ValidationError("destination_addr is empty", smpp_status=ESME_RINVDSTADR)
-        ids = await self._submissions.submit(
-            SubmitRequest(
-                account=principal,
-                user_id=None,
-                channel="smpp",
-                recipients=[destination],
-                text=text_of(pdu),
-                sender=_ascii(pdu, "source_addr"),
-                registered_delivery=bool(pdu.int_field("registered_delivery") & 0x03),
-                # priority_flag 1 to 3 asks for precedence: transactional; 0 lets the
-                # gateway decide (one recipient is transactional anyway).
-                priority=TRANSACTIONAL if pdu.int_field("priority_flag") else None,
-                expires_at=parse_validity(_ascii(pdu, "validity_period"), self._clock.seconds()),
-            )
+        return SubmitRequest(
+            account=principal,
+            user_id=None,
+            channel="smpp",
+            recipients=[destination],
+            text=text_of(pdu),
+            sender=_ascii(pdu, "source_addr"),
+            registered_delivery=bool(pdu.int_field("registered_delivery") & 0x03),
+            # priority_flag 1 to 3 asks for precedence: transactional; 0 lets the
+            # gateway decide (one recipient is transactional anyway).
+            priority=TRANSACTIONAL if pdu.int_field("priority_flag") else None,
+            expires_at=parse_validity(_ascii(pdu, "validity_period"), self._clock.seconds()),
         )
-        return ids[0]
 
     def query(
         self, principal: AccountInfo, message_id: str, source: Address

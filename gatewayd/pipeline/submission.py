@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
@@ -102,18 +103,29 @@ class Submissions:
         self._on_accepted = on_accepted
         self._max_age = max_age
 
-    async def submit(self, request: SubmitRequest) -> list[str]:
+    def submit(self, request: SubmitRequest) -> Deferred[list[str]]:
+        """Fires with the public ids once committed; fails with ValidationError at once.
+        Plain Deferred callbacks rather than a coroutine: this runs for every message."""
         now = self._clock.seconds()
-        batch = prepare(request, now, self._max_age)
-        accepted = await self._committer.add(ACCEPT, Accept(batch, now))
+        try:
+            batch = prepare(request, now, self._max_age)
+        except Exception:  # a Deferred caller expects its errors in the Deferred
+            return fail()
+        d = self._committer.add(ACCEPT, Accept(batch, now))
+        return d.addCallback(self._accepted, request, batch)
+
+    def _accepted(
+        self, accepted: list[Outbound], request: SubmitRequest, batch: NewBatch
+    ) -> list[str]:
         ids = [m.public_id for m in accepted]
-        for public_id, to in zip(ids, batch.recipients, strict=True) if info_enabled() else ():
-            log.info(
-                "accepted {message_id} for {account} to {destination} via {channel}",
-                message_id=public_id,
-                account=request.account.name,
-                destination=to,
-                channel=request.channel,
-            )
+        if info_enabled():
+            for public_id, to in zip(ids, batch.recipients, strict=True):
+                log.info(
+                    "accepted {message_id} for {account} to {destination} via {channel}",
+                    message_id=public_id,
+                    account=request.account.name,
+                    destination=to,
+                    channel=request.channel,
+                )
         self._on_accepted(accepted)
         return ids
