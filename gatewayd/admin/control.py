@@ -74,6 +74,16 @@ class ControlApi:
         view = await self._messages.message(public_id, None)
         return _json(request, 200, asdict(view))
 
+    @app.route("/v1/batches/<int:batch_id>", methods=["GET"])
+    async def batch(self, request: IRequest, batch_id: int) -> bytes:
+        """Every recipient of a batch with its status history, and the counts by status."""
+        views = await self._messages.batch_messages(batch_id, None)
+        counts: dict[str, int] = {}
+        for view in views:
+            counts[view.status] = counts.get(view.status, 0) + 1
+        body = {"batch_id": batch_id, "counts": counts, "messages": [asdict(v) for v in views]}
+        return _json(request, 200, body)
+
 
 def _read_json(request: IRequest) -> dict[str, Any]:
     try:

@@ -49,6 +49,9 @@ def test_smpplib_submit_is_persisted_and_delivered(daemon: Daemon) -> None:
     view = call(socket_path, "GET", f"/v1/messages/{message_id}")
     assert view["status"] == "delivered", json.dumps(view)
     assert [e["status"] for e in view["events"]] == ["accepted", "queued", "sent", "delivered"]
+    batch = call(socket_path, "GET", f"/v1/batches/{view['batch_id']}")
+    assert batch["counts"] == {"delivered": 1}
+    assert [m["public_id"] for m in batch["messages"]] == [message_id]
 
 
 def test_smpplib_bad_password_and_bad_destination(daemon: Daemon) -> None:
