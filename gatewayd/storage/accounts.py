@@ -107,7 +107,8 @@ class AccountStore:
         return self._db.run("list_accounts", list_accounts)
 
     def authenticate_smpp(self, system_id: str, password: str) -> Deferred[AccountInfo]:
-        return self._db.run("authenticate_smpp", authenticate_smpp, system_id, password)
+        found = self._db.run("smpp_credential", smpp_credential, system_id)
+        return found.addCallback(lambda f: self._db.offload(check_smpp, f, password))
 
     # -- users ----------------------------------------------------------------------------
     def create_user(
@@ -118,7 +119,8 @@ class AccountStore:
         )
 
     def authenticate_user(self, login: str, password: str) -> Deferred[UserInfo]:
-        return self._db.run("authenticate_user", authenticate_user, login, password)
+        found = self._db.run("user_credential", user_credential, login)
+        return found.addCallback(lambda f: self._db.offload(check_user, f, password))
 
     def user_by_id(self, user_id: int) -> Deferred[UserInfo]:
         return self._db.run("user_by_id", user_by_id, user_id)
@@ -200,14 +202,26 @@ def _credential_hash(s: Session, owner: str, owner_id: int, kind: str) -> str | 
     )
 
 
-def authenticate_smpp(s: Session, system_id: str, password: str) -> AccountInfo:
+def smpp_credential(s: Session, system_id: str) -> tuple[AccountInfo | None, str | None]:
+    """The account of an SMPP system_id and its password hash (a read: no hashing here)."""
     row = s.scalar(select(Account).where(Account.smpp_system_id == system_id))
-    stored = _credential_hash(s, "account", row.id, "smpp") if row else None
-    if not verify_secret(stored or _DUMMY_HASH, password) or row is None or stored is None:
+    if row is None:
+        return None, None
+    return _account_info(row), _credential_hash(s, "account", row.id, "smpp")
+
+
+def check_smpp(found: tuple[AccountInfo | None, str | None], password: str) -> AccountInfo:
+    """Verify the password (always hashing, so that timing does not tell unknown ids)."""
+    account, stored = found
+    if not verify_secret(stored or _DUMMY_HASH, password) or account is None or stored is None:
         raise AuthenticationFailed("invalid system_id or password")
-    if row.suspended:
+    if account.suspended:
         raise AuthenticationFailed("account suspended")
-    return _account_info(row)
+    return account
+
+
+def authenticate_smpp(s: Session, system_id: str, password: str) -> AccountInfo:
+    return check_smpp(smpp_credential(s, system_id), password)
 
 
 def create_user(
@@ -245,14 +259,26 @@ def set_user_password(s: Session, login: str, password_hash: str, now: float) ->
     set_credential(s, "user", user.id, "password", password_hash, now)
 
 
-def authenticate_user(s: Session, login: str, password: str) -> UserInfo:
+def user_credential(s: Session, login: str) -> tuple[UserInfo | None, bool, str | None]:
+    """A user, whether it may log in, and its password hash (a read: no hashing here)."""
     user = s.scalar(select(User).where(User.login == login))
-    stored = _credential_hash(s, "user", user.id, "password") if user else None
+    if user is None:
+        return None, False, None
+    enabled = not (user.disabled or user.account.suspended)
+    return _user_info(user), enabled, _credential_hash(s, "user", user.id, "password")
+
+
+def check_user(found: tuple[UserInfo | None, bool, str | None], password: str) -> UserInfo:
+    user, enabled, stored = found
     if not verify_secret(stored or _DUMMY_HASH, password) or user is None or stored is None:
         raise AuthenticationFailed("invalid login or password")
-    if user.disabled or user.account.suspended:
+    if not enabled:
         raise AuthenticationFailed("this login is disabled")
-    return _user_info(user)
+    return user
+
+
+def authenticate_user(s: Session, login: str, password: str) -> UserInfo:
+    return check_user(user_credential(s, login), password)
 
 
 def user_by_id(s: Session, user_id: int) -> UserInfo:

@@ -74,13 +74,18 @@ class Database(TypedService):
         self._reactor = reactor
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._pool = ThreadPool(minthreads=1, maxthreads=threads, name="gatewayd-db")
+        # Password hashing (argon2id, tens of ms each) runs here, never on the database
+        # threads: a burst of binds must not hold up the group commits behind it.
+        self._cpu = ThreadPool(minthreads=0, maxthreads=2, name="gatewayd-cpu")
 
     def startService(self) -> None:
         super().startService()
         self._pool.start()
+        self._cpu.start()
 
     def stopService(self) -> None:
         super().stopService()
+        self._cpu.stop()
         # Joins the threads: queued transactions finish before the engine is disposed.
         self._pool.stop()
         self.engine.dispose()
@@ -90,6 +95,10 @@ class Database(TypedService):
         return deferToThreadPool(
             self._reactor, self._pool, self.run_sync, label, fn, *args, **kwargs
         )
+
+    def offload(self, fn: Callable[..., T], *args: Any) -> Deferred[T]:
+        """Run CPU-bound ``fn(*args)`` (no database) off the reactor and the database threads."""
+        return deferToThreadPool(self._reactor, self._cpu, fn, *args)
 
     def run_sync(self, label: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """The same transaction on the calling thread: for the CLI and the pool itself."""
