@@ -8,6 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.application.service import IServiceCollection, MultiService, Service
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.logger import Logger
+
+log = Logger()
 
 
 class TypedService(Service):
@@ -25,11 +29,25 @@ class TypedService(Service):
 
 
 class TypedMultiService(MultiService):
+    """Children start in order and stop **one after the other** in reverse order.
+
+    Twisted's MultiService stops every child at once; ours waits for each, so that a service
+    never stops under one that still needs it (the database under the group commit draining
+    the dispatcher's last writes, which would otherwise wait for ever on a stopped pool)."""
+
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
 
     def startService(self) -> None:
         super().startService()  # type: ignore[no-untyped-call]
 
-    def stopService(self) -> Any:
-        return super().stopService()  # type: ignore[no-untyped-call]
+    def stopService(self) -> Deferred[None]:
+        Service.stopService(self)
+        return Deferred.fromCoroutine(self._stop_children())
+
+    async def _stop_children(self) -> None:
+        for service in reversed(list(self)):
+            try:
+                await maybeDeferred(service.stopService)
+            except Exception:
+                log.failure("stopping {service} failed", service=service.name)
