@@ -237,7 +237,9 @@ class Gateway(TypedMultiService):
 
     def _recover_receipts(self) -> Deferred[None]:
         d = self.db.run("load_unmatched", load_unmatched)
-        return d.addCallback(self.receipts.load)
+        d.addCallback(self.receipts.load)
+        d.addErrback(lambda f: log.failure("could not reload held receipts", f))
+        return d.addCallback(lambda _: self.receipts.mark_ready())
 
     async def _housekeeping(self) -> None:
         before = self._reactor.seconds() - self.config.pipeline.receipt_wait

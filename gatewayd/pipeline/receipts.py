@@ -65,10 +65,24 @@ class ReceiptHandler:
         self._forward = forward
         self._held: dict[tuple[int, str], _Held] = {}
         self.counts: dict[str, int] = {"receipts": 0, "unmatched": 0, "mo": 0}
+        # Until the connector ids are known (the dispatcher's start), deliveries wait: an SMSC
+        # with receipts queued for us sends them the moment a bind comes up.
+        self._ready = False
+        self._early: list[tuple[Deferred[None], Any, Pdu]] = []
+
+    def mark_ready(self) -> None:
+        self._ready = True
+        early, self._early = self._early, []
+        for waiter, connector, pdu in early:
+            self.on_deliver(connector, pdu).chainDeferred(waiter)
 
     # --- from the connectors -----------------------------------------------------------------
 
     def on_deliver(self, connector: Any, pdu: Pdu) -> Deferred[None]:
+        if not self._ready:
+            waiter: Deferred[None] = Deferred()
+            self._early.append((waiter, connector, pdu))
+            return waiter
         name = str(connector.name)
         if is_receipt(pdu):
             return self._receipt(name, pdu)

@@ -525,6 +525,25 @@ class Store:
     def unfinished(self) -> int:
         return self._scalar(f"SELECT count(*) FROM messages WHERE status NOT IN ({FINAL_SQL})")
 
+    def unfinished_detail(self) -> str:
+        """What is not final yet, for a failure message: counts by status and parts held."""
+        with self.engine.connect() as conn:
+            by_status = conn.execute(
+                text(
+                    "SELECT status, count(*), sum(part_count) FROM messages"
+                    f" WHERE status NOT IN ({FINAL_SQL}) GROUP BY status"
+                )
+            ).all()
+            held = conn.execute(text("SELECT count(*) FROM unmatched_receipts")).scalar_one()
+            parts = conn.execute(
+                text(
+                    "SELECT p.status, count(*) FROM message_parts p JOIN messages m"
+                    f" ON m.id = p.message_id WHERE m.status NOT IN ({FINAL_SQL})"
+                    " GROUP BY p.status"
+                )
+            ).all()
+        return f"messages {by_status}, their parts {parts}, held receipts {held}"
+
     def messages(self) -> list[Row]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -607,7 +626,11 @@ class Run:
             d = self.store.in_thread(self.store.unfinished)
             return d.addCallback(lambda n: n == 0)
 
-        await wait_until(self.reactor, "every message final in the database", settled, deadline)
+        try:
+            await wait_until(self.reactor, "every message final in the database", settled, deadline)
+        except AssertionError as e:
+            detail = await self.store.in_thread(self.store.unfinished_detail)
+            raise AssertionError(f"{e}: {detail}") from None
         self.final_s = time.monotonic() - self.load.first_sent
 
     async def receipts_delivered(self, deadline: float) -> None:

@@ -125,6 +125,7 @@ class Rig:
         dispatcher.startService()
         await dispatcher.ready
         self.receipts.load(await self.database.run("unmatched", load_unmatched))
+        self.receipts.mark_ready()
         await self.settle()
 
     async def account(self, name: str = "Acme") -> AccountInfo:

@@ -116,3 +116,20 @@ async def test_mo_goes_to_the_account_of_its_short_code_and_unrouted_mo_is_kept(
     query = text("SELECT destination, account_id FROM inbound_messages")
     kept = await database.run("mo", lambda s: s.execute(query).all())
     assert sorted(tuple(r) for r in kept) == [("36180", acme.id), ("99999", None)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_receipt_arriving_before_the_pipeline_has_started_waits_for_it(
+    database: Database,
+) -> None:
+    rig = Rig(database, ScriptedConnector(["R1"]))
+    await rig.start()
+    [public_id] = await rig.send(await rig.account())
+    # A restart: the SMSC sends what it kept as soon as the bind is up, before the ids are known.
+    restarted = Rig(database, rig.connector, clock=rig.clock)
+    early = restarted.receipts.on_deliver(rig.connector, receipt_pdu("R1"))
+    assert not early.called
+    await restarted.start()
+    await early
+    await restarted.settle()
+    assert (await restarted.view(public_id)).status == Status.DELIVERED
