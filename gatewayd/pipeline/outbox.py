@@ -238,8 +238,8 @@ class Outbox(TypedService):
                 self._smpp(row)
         if self._poster is None:
             return
-        due = [r for r in await self._db.run("outbox_due", outbox_due, "http", now, _PAGE)]
-        due = [r for r in due if r.id not in self._busy]
+        rows = await self._db.run("outbox_due", outbox_due, "http", now, _PAGE)
+        due = [r for r in rows if r.id not in self._busy]
         if not due:
             return
         targets = await self._db.run(

@@ -14,7 +14,7 @@ and retries what we did not acknowledge, so nothing is lost between the two.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -28,7 +28,7 @@ from gatewayd.smpp.pdu import Pdu
 from gatewayd.smpp.receipts import is_receipt, parse_receipt
 from gatewayd.smpp.text import decode
 from gatewayd.smpp.tlv import MESSAGE_PAYLOAD
-from gatewayd.status import Status, from_receipt_state
+from gatewayd.status import from_receipt_state
 from gatewayd.storage.committer import GroupCommitter
 from gatewayd.storage.receipt_writes import RECEIPT, ReceiptIn, ReceiptOut
 from gatewayd.storage.traffic import MO, HeldReceipt, MoIn, OutboxRow
@@ -130,7 +130,7 @@ class ReceiptHandler:
                 connector=connector,
                 smsc_message_id=item.smsc_id,
             )
-            held = _Held(out.unmatched_id, _with_row(item, out.unmatched_id))
+            held = _Held(out.unmatched_id, replace(item, unmatched_id=out.unmatched_id))
             for key in item.keys:
                 self._held[(item.connector_id, key)] = held
             # The part may have been recorded while this receipt was being committed: look
@@ -235,20 +235,3 @@ class ReceiptHandler:
                 self._forward(out.outbox)
 
         return d.addCallback(stored)
-
-
-def _with_row(item: ReceiptIn, row_id: int) -> ReceiptIn:
-    return ReceiptIn(
-        item.connector_id,
-        item.smsc_id,
-        item.keys,
-        item.stat,
-        item.status,
-        item.error_code,
-        item.now,
-        item.outbox_expiry,
-        row_id,
-    )
-
-
-__all__ = ["ReceiptHandler", "Status"]

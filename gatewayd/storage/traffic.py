@@ -14,12 +14,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gatewayd.status import Status
+from gatewayd.status import PENDING, Status
 from gatewayd.storage.committer import WriteKind
 from gatewayd.storage.messages import NewBatch, Outbound, connector_id
 from gatewayd.storage.raw import Raw
 
-_PENDING_SQL = "('accepted', 'queued', 'sent')"
+# The statuses a message can still leave, as an SQL list (from the one status model).
+_PENDING_SQL = "(" + ", ".join(f"'{status.value}'" for status in sorted(PENDING)) + ")"
 
 
 # --- acceptance ------------------------------------------------------------------------------
@@ -354,13 +355,6 @@ def outbox_due(s: Session, channel: str, now: float, limit: int) -> list[OutboxR
 
 def expire_outbox(s: Session, now: float) -> int:
     return Raw(s).execute("DELETE FROM outbox WHERE expires_at < ?", (now,))
-
-
-def outbox_accounts(s: Session, channel: str) -> list[int]:
-    return [
-        int(r[0])
-        for r in Raw(s).all("SELECT DISTINCT account_id FROM outbox WHERE channel = ?", (channel,))
-    ]
 
 
 # --- recovery --------------------------------------------------------------------------------

@@ -26,18 +26,22 @@ def client(daemon: Daemon) -> smpplib.client.Client:
     return c
 
 
+def send_bonjour(c: smpplib.client.Client, to: str) -> None:
+    c.send_message(
+        source_addr_ton=smpplib.consts.SMPP_TON_ALNUM,
+        source_addr="ACME",
+        dest_addr_ton=smpplib.consts.SMPP_TON_INTL,
+        destination_addr=to,
+        short_message=b"Bonjour",
+        registered_delivery=True,
+    )
+
+
 def test_smpplib_submit_is_persisted_and_delivered(daemon: Daemon) -> None:
     c = client(daemon)
     try:
         c.bind_transmitter(system_id="demo", password=daemon.passwords["smpp"])
-        c.send_message(
-            source_addr_ton=smpplib.consts.SMPP_TON_ALNUM,
-            source_addr="ACME",
-            dest_addr_ton=smpplib.consts.SMPP_TON_INTL,
-            destination_addr="22376600000",
-            short_message=b"Bonjour",
-            registered_delivery=True,
-        )
+        send_bonjour(c, "22376600000")
         resp = c.read_pdu()
         assert (resp.command, resp.status) == ("submit_sm_resp", 0)
         message_id = resp.message_id.decode()
@@ -81,14 +85,7 @@ def test_a_receipt_waits_for_the_customer_and_comes_on_its_next_bind(daemon: Dae
     c = client(daemon)
     try:
         c.bind_transmitter(system_id="demo", password=daemon.passwords["smpp"])
-        c.send_message(
-            source_addr_ton=smpplib.consts.SMPP_TON_ALNUM,
-            source_addr="ACME",
-            dest_addr_ton=smpplib.consts.SMPP_TON_INTL,
-            destination_addr="22376600001",
-            short_message=b"Bonjour",
-            registered_delivery=True,
-        )
+        send_bonjour(c, "22376600001")
         message_id = c.read_pdu().message_id.decode()
         c.unbind()
     finally:
