@@ -67,12 +67,12 @@ class Cli:
         config = self.config(args)
         engine = create_db_engine(config.database)
         upgrade(engine)
-        self.out(f"{redact(config.database.url)}: schema at revision {head_revision(engine)}")
+        self.out(f"{redact(config.database.url)}: schema at revision {head_revision()}")
         return 0
 
     def cmd_db_current(self, args: argparse.Namespace) -> int:
         engine = create_db_engine(self.config(args).database)
-        current, head = current_revision(engine), head_revision(engine)
+        current, head = current_revision(engine), head_revision()
         self.out(f"current {current or 'none'}, head {head}")
         return 0 if current == head else EXIT_ERROR
 

@@ -17,7 +17,7 @@ def test_upgrade_creates_the_model_tables_and_is_idempotent(db_url: str) -> None
     upgrade(engine)
     upgrade(engine)
     require_current(engine)
-    assert current_revision(engine) == head_revision(engine)
+    assert current_revision(engine) == head_revision()
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     engine.dispose()
@@ -51,3 +51,22 @@ def test_the_migrations_match_the_models(db_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_the_light_schema_check_agrees_with_alembic(db_url: str) -> None:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from gatewayd.storage.migrate import alembic_config
+
+    engine = create_db_engine(DatabaseConfig(url=db_url))
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    assert script.get_heads() == [head_revision()]
+    for revision in script.walk_revisions():  # the file prefix is the revision id
+        assert revision.path is not None
+        assert revision.path.rsplit("/", 1)[-1][:4] == revision.revision
+    upgrade(engine, "0002")
+    with engine.connect() as conn:
+        assert current_revision(engine) == MigrationContext.configure(conn).get_current_revision()
+    assert current_revision(engine) == "0002"
+    engine.dispose()
