@@ -54,6 +54,20 @@ class Account(Base):
     # Where receipts and MO are POSTed (signed with callback_secret); NULL: SMPP binds only.
     callback_url: Mapped[str | None] = mapped_column(Text)
     callback_secret: Mapped[str | None] = mapped_column(String(128))
+    # Fair use and routing (issue 5). Counters are kept in this time zone (IANA name).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # NULL: [fair_use] default_plan. pending_plan takes over on the 1st of plan_effective.
+    plan: Mapped[str | None] = mapped_column(String(64))
+    pending_plan: Mapped[str | None] = mapped_column(String(64))
+    plan_effective: Mapped[str | None] = mapped_column(String(7))  # "YYYY-MM"
+    # Per-account fair-use overrides of the plan's rules (JSON object); empty: none.
+    fair_use: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Routing groups the account belongs to, comma-separated.
+    groups: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Where quota alerts go by SMS (E.164 digits); NULL: no SMS alert.
+    alert_msisdn: Mapped[str | None] = mapped_column(String(21))
+    # Weight of the account's turn when several accounts share a connector.
+    share: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[float] = mapped_column(Float)
 
 
@@ -118,6 +132,8 @@ class Batch(Base):
     sender: Mapped[str] = mapped_column(String(21), default="")
     priority: Mapped[int] = mapped_column(Integer, default=0)
     scheduled_at: Mapped[float | None] = mapped_column(Float)
+    # "active", "paused" or "cancelled"; a paused batch's messages wait as accepted.
+    state: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float, index=True)
 
@@ -129,6 +145,7 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_status_priority_id", "status", "priority", "id"),
         Index("ix_messages_account_created", "account_id", "created_at"),
+        Index("ix_messages_account_status_id", "account_id", "status", "id"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -144,6 +161,10 @@ class Message(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Past this time a message not yet sent ends as expired (validity period or maximum age).
     expires_at: Mapped[float | None] = mapped_column(Float)
+    # Accepted beyond the plan's distinct-recipient cap: billed per unit ("hors forfait").
+    out_of_bundle: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Sent once more through another connector after a failed receipt (route's resend).
+    resent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
 
@@ -259,3 +280,74 @@ class GroupMember(Base):
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class SenderId(Base):
+    """A sender ID ("signature") granted to an account."""
+
+    __tablename__ = "sender_ids"
+    __table_args__ = (UniqueConstraint("account_id", "sender"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    sender: Mapped[str] = mapped_column(String(21))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class FairUseState(Base):
+    """An account's fair-use counters (the engine's state as JSON), locked and updated in the
+    commit of the messages they count."""
+
+    __tablename__ = "fair_use_state"
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class FairUseRecipient(Base):
+    """A distinct recipient counted for an account in a month ("YYYY-MM", its time zone)."""
+
+    __tablename__ = "fair_use_recipients"
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    msisdn: Mapped[str] = mapped_column(String(21), primary_key=True)
+
+
+class Notification(Base):
+    """An alert owed to an account (quota 80 %/100 %, suspension): sent by the notifier job."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    created_at: Mapped[float] = mapped_column(Float)
+    sent_at: Mapped[float | None] = mapped_column(Float, index=True)
+
+
+class AuditEntry(Base):
+    """Who did what to which account, and when (operator actions, automatic suspensions)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_account_at", "account_id", "at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[float] = mapped_column(Float)
+    actor: Mapped[str] = mapped_column(String(64))  # a user's login, or "system"
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class RouteRule(Base):
+    """A routing rule kept in the database (edited from the CLI or console); these come
+    before the config's rules. ``spec`` is the rule as a JSON object, in the config's shape."""
+
+    __tablename__ = "route_rules"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, index=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    spec: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[float] = mapped_column(Float)
