@@ -42,6 +42,7 @@ from gatewayd.storage.traffic import (
     Transition,
     ensure_connectors,
     load_queued,
+    queued_accounts,
 )
 
 log = Logger()
@@ -139,9 +140,11 @@ class Dispatcher(TypedService):
         self._known: set[int] = set()  # queued or in flight, so a refill never doubles one
         self._flights: dict[int, _Flight] = {}
         self._in_flight: dict[str, int] = {}  # parts awaiting a response, per connector
-        self._spilled_from: int | None = None  # lowest id left in the database only
+        # Per account, the id after which its queued messages may be in the database only
+        # (the backlog outgrew memory); refills take turns between these accounts.
+        self._spilled: dict[int, int] = {}
+        self._skips: dict[int, int] = {}  # per account, messages left to the database
         self._refilling: Deferred[None] | None = None
-        self._skips = 0  # messages left to the database while spilled
         # Connectors that just failed a submit in a retryable way: left alone until the next
         # tick, so that a link that fails at once is not hammered in a loop.
         self._resting: set[str] = set()
@@ -162,7 +165,7 @@ class Dispatcher(TypedService):
         self.connector_ids.update(
             await self._db.run("connectors", ensure_connectors, names, self._clock.seconds())
         )
-        self._spilled_from = 0
+        self._spilled.update(await self._db.run("queued_accounts", queued_accounts))
         await self._refill()
         backlog = len(self._known)
         if backlog:
@@ -191,9 +194,9 @@ class Dispatcher(TypedService):
             if msg.id in self._known:
                 continue
             if msg.priority < TRANSACTIONAL and self._spilling:
-                if self._spilled_from is None:
-                    self._spilled_from = msg.id - 1
-                self._skips += 1
+                account = msg.account_id
+                self._spilled.setdefault(account, msg.id - 1)
+                self._skips[account] = self._skips.get(account, 0) + 1
                 continue
             touched.add(self._queue(msg))
         for name in touched:
@@ -201,7 +204,7 @@ class Dispatcher(TypedService):
 
     @property
     def _spilling(self) -> bool:
-        return self._spilled_from is not None or len(self._known) >= self._config.memory_limit
+        return bool(self._spilled) or len(self._known) >= self._config.memory_limit
 
     def _queue(self, msg: Outbound, *, front: bool = False) -> str:
         name = self.router.route(msg.destination)
@@ -378,7 +381,7 @@ class Dispatcher(TypedService):
         spilled backlog flows back into memory."""
         self._resting.clear()
         low = len(self._known) < self._config.memory_limit // 2
-        if self._spilled_from is not None and self._refilling is None and low:
+        if self._spilled and self._refilling is None and low:
             self._refilling = Deferred.fromCoroutine(self._refill())
             self._refilling.addErrback(lambda f: log.failure("refill failed", f))
             self._refilling.addBoth(self._refilled)
@@ -406,22 +409,24 @@ class Dispatcher(TypedService):
         self.pump_all()
 
     async def _refill(self) -> None:
-        """Load queued messages from the database (id order) until memory is full or none
-        is left; only what is not already here."""
+        """Load queued messages from the database until memory is full or none is left,
+        taking turns between the accounts whose backlog spilled, oldest first within each;
+        only what is not already here."""
         page = 1000
-        while self._spilled_from is not None:
+        while self._spilled:
             room = self._config.memory_limit - len(self._known)
             if room <= 0:
                 return
-            skips = self._skips
-            rows = await self._db.run(
-                "load_queued", load_queued, self._spilled_from, min(page, room)
-            )
-            for msg in rows:
-                if msg.id not in self._known:
-                    self._queue(msg)
-            if rows:
-                self._spilled_from = rows[-1].id
-            # A short page is the end, unless messages were left to the database meanwhile.
-            if len(rows) < min(page, room) and skips == self._skips:
-                self._spilled_from = None
+            share = max(1, min(page, room) // len(self._spilled))
+            for account, after in list(self._spilled.items()):
+                skips = self._skips.get(account, 0)
+                rows = await self._db.run("load_queued", load_queued, after, share, account)
+                for msg in rows:
+                    if msg.id not in self._known:
+                        self._queue(msg)
+                if rows:
+                    self._spilled[account] = rows[-1].id
+                # A short page is the end, unless messages were left to the database meanwhile.
+                if len(rows) < share and skips == self._skips.get(account, 0):
+                    del self._spilled[account]
+                    self._skips.pop(account, None)

@@ -360,22 +360,37 @@ def expire_outbox(s: Session, now: float) -> int:
 # --- recovery --------------------------------------------------------------------------------
 
 
-def load_queued(s: Session, after_id: int, limit: int) -> list[Outbound]:
-    """Queued messages with id > ``after_id``, in id order, with the parts already sent."""
+def queued_accounts(s: Session) -> dict[int, int]:
+    """The accounts with queued messages, each with the id just before its oldest one."""
+    rows = Raw(s).all(
+        "SELECT account_id, MIN(id) FROM messages WHERE status = 'queued' GROUP BY account_id"
+    )
+    return {account: first - 1 for account, first in rows}
+
+
+def load_queued(
+    s: Session, after_id: int, limit: int, account_id: int | None = None
+) -> list[Outbound]:
+    """Queued messages with id > ``after_id`` (of one account, or all), in id order, with the
+    parts already sent. Messages held back (scheduled or paused batches) are "accepted", not
+    "queued", and are not loaded."""
     raw = Raw(s)
+    where = "m.status = 'queued' AND m.id > ?"
+    args: tuple[int, ...] = (after_id, limit)
+    if account_id is not None:
+        where += " AND m.account_id = ?"
+        args = (after_id, account_id, limit)
     rows = raw.all(
         "SELECT m.id, m.public_id, m.destination, b.sender, b.body, m.registered_delivery,"
         " m.account_id, m.priority, m.expires_at FROM messages m"
-        " JOIN batches b ON b.id = m.batch_id"
-        " WHERE m.status IN ('accepted', 'queued') AND m.id > ? ORDER BY m.id LIMIT ?",
-        (after_id, limit),
+        f" JOIN batches b ON b.id = m.batch_id WHERE {where} ORDER BY m.id LIMIT ?",
+        args,
     )
     sent: dict[int, set[int]] = {}
     if rows:
         for message_id, seq in raw.all(
             "SELECT p.message_id, p.seq FROM message_parts p JOIN messages m"
-            " ON m.id = p.message_id WHERE m.status IN ('accepted', 'queued')"
-            " AND m.id BETWEEN ? AND ?",
+            " ON m.id = p.message_id WHERE m.status = 'queued' AND m.id BETWEEN ? AND ?",
             (rows[0][0], rows[-1][0]),
         ):
             sent.setdefault(message_id, set()).add(seq)

@@ -163,3 +163,29 @@ async def test_a_backlog_over_the_memory_limit_waits_in_the_database(database: D
     destinations = sorted(f["destination_addr"] for f, _ in rig.connector.submitted)
     assert destinations == [t.encode() for t in to]
     assert await rig.queued() == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_big_backlog_in_the_database_does_not_hold_another_account_back(
+    database: Database,
+) -> None:
+    rig = Rig(database, ScriptedConnector(), PipelineConfig(commit_delay=0.0, memory_limit=10))
+    rig.connector.bound = False
+    await rig.start()
+    acme, beta = await rig.account("Acme"), await rig.account("Beta")
+    await rig.send(acme, "promo", to=[f"2237660{i:04d}" for i in range(100)])
+    await rig.send(beta, "news", to=[f"2237670{i:04d}" for i in range(5)])
+    [otp] = await rig.send(beta, "code 1234", to=["22376699999"])
+    assert sum(rig.dispatcher.depth().values()) <= 11  # the OTP always gets in
+    rig.connector.bound = True
+    for _ in range(30):
+        rig.clock.advance(1)
+        await rig.settle()
+    destinations = [f["destination_addr"] for f, _ in rig.connector.submitted]
+    assert len(destinations) == 106
+    assert destinations[0] == b"22376699999"
+    beta_positions = [i for i, d in enumerate(destinations) if d.startswith(b"2237670")]
+    # Acme's ten in memory go first; then the refill takes turns between the two accounts.
+    assert max(beta_positions) < 25, beta_positions
+    assert (await rig.view(otp)).status == Status.SENT
+    assert await rig.queued() == []
