@@ -42,7 +42,7 @@ from gatewayd.smpp.tlv import RECEIPTED_MESSAGE_ID
 PASSWORD_ENV = "BENCH_PASSWORD"
 ESM_RECEIPT = 0x04
 #: The destination used while pre-encoding; each message gets its own in its place.
-DEST_MARK = b"223766099999"
+DEST_MARK = b"491519999999"
 #: 400 GSM-7 characters: three parts of at most 153 with an 8-bit concatenation UDH.
 LONG_TEXT = ("Load test long message, part of a benchmark of gatewayd. " * 8)[:400]
 SHORT_TEXT = "Load test message from bench.loadclient, 40+ characters long."
@@ -77,7 +77,7 @@ class Piece:
 
 
 def destination(message: int) -> bytes:
-    return b"2237660%05d" % (message % 100_000)
+    return b"4915100%05d" % (message % 100_000)  # possible German mobile numbers
 
 
 def pieces(parts: int, receipts: bool) -> list[Piece]:

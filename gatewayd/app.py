@@ -21,6 +21,7 @@ from gatewayd.admin.rendering import make_environment
 from gatewayd.config import Config, ConnectorConfig, diff_config
 from gatewayd.errors import ConfigError
 from gatewayd.listeners import ListenerService
+from gatewayd.pipeline.batches import BatchControl
 from gatewayd.pipeline.callbacks import CallbackClient
 from gatewayd.pipeline.dispatcher import Dispatcher
 from gatewayd.pipeline.outbox import Outbox
@@ -124,8 +125,14 @@ class Gateway(TypedMultiService):
         self.db.setServiceParent(self)
         pipeline = config.pipeline
         # Stops after the connectors and the dispatcher: what they record last still commits.
+        # New messages commit beside the other writes when the database has several writers.
         self.committer = GroupCommitter(
-            self.db, reactor, pipeline.commit_delay, pipeline.commit_max
+            self.db,
+            reactor,
+            pipeline.commit_delay,
+            pipeline.commit_max,
+            lanes=thread_count(config.database) > 1
+            and not config.database.url.startswith("sqlite"),
         )
         self.committer.setServiceParent(self)
         self.accounts = AccountStore(self.db)
@@ -151,6 +158,9 @@ class Gateway(TypedMultiService):
         self.dispatcher.ready.addCallback(lambda _: self._recover_receipts())
         self.submissions = Submissions(
             self.committer, reactor, self.dispatcher.enqueue, pipeline.max_age
+        )
+        self.batches = BatchControl(
+            self.db, reactor, self.dispatcher.enqueue, self.dispatcher.forget
         )
         self.dispatcher.setServiceParent(self)
         self._build_smpp_server()
@@ -224,7 +234,7 @@ class Gateway(TypedMultiService):
         site = _site(console.resource())
         for description in self.config.admin.listen:
             self._listen("admin console", description, site)
-        control = ControlApi(self.accounts, self.messages, self.submissions)
+        control = ControlApi(self.accounts, self.messages, self.submissions, self.batches)
         path = self.config.control.socket
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -242,6 +252,7 @@ class Gateway(TypedMultiService):
         return d.addCallback(lambda _: self.receipts.mark_ready())
 
     async def _housekeeping(self) -> None:
+        await self.batches.release_due()
         before = self._reactor.seconds() - self.config.pipeline.receipt_wait
         if self.receipts.drop_older_than(before):
             await self.db.run("drop_unmatched", drop_unmatched, before)

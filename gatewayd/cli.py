@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from gatewayd.cli_ops import register
 from gatewayd.config import Config, load_config
 from gatewayd.errors import ConfigError, GatewayError, ValidationError
 from gatewayd.secrets_input import read_secret
@@ -143,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gatewayd", description="SMPP gateway daemon.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, help: str, handler: str, parent: Any = sub) -> argparse.ArgumentParser:
+    def command(name: str, help: str, handler: Any, parent: Any = sub) -> argparse.ArgumentParser:
         c: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
         c.set_defaults(handler=handler)
         return c
@@ -275,6 +276,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to wait for a final status (0: do not wait)",
     )
+    register(sub, command, with_config)
     return p
 
 
@@ -289,7 +291,8 @@ def main(
     args = _parser().parse_args(argv)
     cli = Cli(environ, stdin, stdout, stderr, reactor)
     try:
-        result: int = getattr(cli, args.handler)(args)
+        handler = args.handler
+        result: int = handler(cli, args) if callable(handler) else getattr(cli, handler)(args)
         return result
     except ConfigError as e:
         print(f"gatewayd: error: {e.message}", file=stderr)

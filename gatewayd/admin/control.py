@@ -15,9 +15,12 @@ from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource
 
-from gatewayd.errors import GatewayError, ValidationError
+from gatewayd.errors import GatewayError, NotFound, ValidationError
+from gatewayd.pipeline.batches import BatchControl
+from gatewayd.pipeline.queues import BULK, TRANSACTIONAL
 from gatewayd.pipeline.submission import Submissions, SubmitRequest
 from gatewayd.storage.accounts import AccountStore
+from gatewayd.storage.batches import BatchAction
 from gatewayd.storage.messages import MessageStore
 
 log = Logger()
@@ -33,11 +36,16 @@ class ControlApi:
     app = Klein()
 
     def __init__(
-        self, accounts: AccountStore, messages: MessageStore, submissions: Submissions
+        self,
+        accounts: AccountStore,
+        messages: MessageStore,
+        submissions: Submissions,
+        batches: BatchControl,
     ) -> None:
         self._accounts = accounts
         self._messages = messages
         self._submissions = submissions
+        self._batches = batches
 
     def resource(self) -> IResource:
         return self.app.resource()
@@ -69,6 +77,39 @@ class ControlApi:
         )
         return _json(request, 201, {"message_ids": ids})
 
+    @app.route("/v1/batches", methods=["POST"])
+    async def submit_batch(self, request: IRequest) -> bytes:
+        """One text to many recipients: {"account", "to": [...], "text", "sender", "subject",
+        "scheduled_at" (epoch seconds), "priority" ("transactional" or "bulk")}."""
+        body = _read_json(request)
+        account = await self._accounts.account_by_name(_text(body, "account"))
+        to = body.get("to")
+        if not isinstance(to, list) or not all(isinstance(n, str) for n in to):
+            raise ValidationError("'to' must be a list of numbers")
+        scheduled_at = body.get("scheduled_at")
+        if scheduled_at is not None and not isinstance(scheduled_at, int | float):
+            raise ValidationError("'scheduled_at' must be a number of seconds since the epoch")
+        priority = {"transactional": TRANSACTIONAL, "bulk": BULK, None: None}.get(
+            body.get("priority"), -1
+        )
+        if priority == -1:
+            raise ValidationError('\'priority\' must be "transactional" or "bulk"')
+        accepted = await self._submissions.submit_batch(
+            SubmitRequest(
+                account=account,
+                user_id=None,
+                channel="cli",
+                recipients=to,
+                text=_text(body, "text"),
+                sender=str(body.get("sender", "")),
+                subject=str(body.get("subject", "")),
+                priority=priority,
+                scheduled_at=scheduled_at,
+            )
+        )
+        body = {"batch_id": accepted.batch_id, "message_ids": accepted.ids}
+        return _json(request, 201, body)
+
     @app.route("/v1/messages/<public_id>", methods=["GET"])
     async def message(self, request: IRequest, public_id: str) -> bytes:
         view = await self._messages.message(public_id, None)
@@ -82,6 +123,15 @@ class ControlApi:
         for view in views:
             counts[view.status] = counts.get(view.status, 0) + 1
         body = {"batch_id": batch_id, "counts": counts, "messages": [asdict(v) for v in views]}
+        return _json(request, 200, body)
+
+    @app.route("/v1/batches/<int:batch_id>/<action>", methods=["POST"])
+    async def batch_action(self, request: IRequest, batch_id: int, action: str) -> bytes:
+        actions: dict[str, BatchAction] = {"pause": "pause", "resume": "resume", "cancel": "cancel"}
+        if action not in actions:
+            raise NotFound(f"no batch action {action!r} (pause, resume or cancel)")
+        change = await self._batches.control(batch_id, None, actions[action])
+        body = {"batch_id": batch_id, "state": change.state, "affected": change.affected}
         return _json(request, 200, body)
 
 

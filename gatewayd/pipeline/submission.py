@@ -17,10 +17,11 @@ from gatewayd.smpp.text import segments
 from gatewayd.storage.accounts import AccountInfo
 from gatewayd.storage.committer import GroupCommitter
 from gatewayd.storage.messages import NewBatch, Outbound
-from gatewayd.storage.traffic import ACCEPT, Accept
+from gatewayd.storage.traffic import ACCEPT, Accept, Accepted
 
 log = Logger()
 MAX_TEXT = 1600  # ten concatenated GSM parts' worth; longer texts are almost always mistakes
+MAX_SCHEDULE_AHEAD = 366 * 86400.0
 ESME_RINVDSTADR = 0x0000000B
 ESME_RINVSRCADR = 0x0000000A
 ESME_RINVMSGLEN = 0x00000001
@@ -37,7 +38,8 @@ class SubmitRequest:
     subject: str = ""
     registered_delivery: bool = True
     priority: int | None = None  # None: transactional for one recipient, bulk for more
-    expires_at: float | None = None  # None: now + [pipeline] max_age
+    expires_at: float | None = None  # None: now (or the scheduled time) + [pipeline] max_age
+    scheduled_at: float | None = None  # held until then; None or past: send now
 
 
 class InvalidRecipients(ValidationError):
@@ -69,9 +71,13 @@ def prepare(request: SubmitRequest, now: float = 0.0, max_age: float | None = No
     priority = request.priority
     if priority is None:
         priority = TRANSACTIONAL if len(valid) == 1 else BULK
+    scheduled_at = request.scheduled_at
+    if scheduled_at is not None and scheduled_at > now + MAX_SCHEDULE_AHEAD:
+        raise ValidationError("a batch can be scheduled at most 366 days ahead")
+    start = max(now, scheduled_at or now)
     expires_at = request.expires_at
     if expires_at is None and max_age is not None:
-        expires_at = now + max_age
+        expires_at = start + max_age
     return NewBatch(
         account_id=request.account.id,
         user_id=request.user_id,
@@ -84,6 +90,7 @@ def prepare(request: SubmitRequest, now: float = 0.0, max_age: float | None = No
         registered_delivery=request.registered_delivery,
         priority=priority,
         expires_at=expires_at,
+        scheduled_at=scheduled_at if scheduled_at is not None and scheduled_at > now else None,
     )
 
 
@@ -106,6 +113,10 @@ class Submissions:
     def submit(self, request: SubmitRequest) -> Deferred[list[str]]:
         """Fires with the public ids once committed; fails with ValidationError at once.
         Plain Deferred callbacks rather than a coroutine: this runs for every message."""
+        return self.submit_batch(request).addCallback(lambda accepted: accepted.ids)
+
+    def submit_batch(self, request: SubmitRequest) -> Deferred[Accepted]:
+        """As :meth:`submit`, with the batch id."""
         now = self._clock.seconds()
         try:
             batch = prepare(request, now, self._max_age)
@@ -114,12 +125,9 @@ class Submissions:
         d = self._committer.add(ACCEPT, Accept(batch, now))
         return d.addCallback(self._accepted, request, batch)
 
-    def _accepted(
-        self, accepted: list[Outbound], request: SubmitRequest, batch: NewBatch
-    ) -> list[str]:
-        ids = [m.public_id for m in accepted]
+    def _accepted(self, accepted: Accepted, request: SubmitRequest, batch: NewBatch) -> Accepted:
         if info_enabled():
-            for public_id, to in zip(ids, batch.recipients, strict=True):
+            for public_id, to in zip(accepted.ids, batch.recipients, strict=True):
                 log.info(
                     "accepted {message_id} for {account} to {destination} via {channel}",
                     message_id=public_id,
@@ -127,5 +135,6 @@ class Submissions:
                     destination=to,
                     channel=request.channel,
                 )
-        self._on_accepted(accepted)
-        return ids
+        if accepted.queued:
+            self._on_accepted(accepted.queued)
+        return accepted

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -35,10 +35,17 @@ log = Logger()
 
 @dataclass(frozen=True)
 class WriteKind(Generic[T, R]):
-    """A kind of write: ``apply(session, items)`` returns one result per item, in order."""
+    """A kind of write: ``apply(session, items)`` returns one result per item, in order.
+
+    ``lane``: writes of different lanes may commit in separate, concurrent transactions (when
+    the committer has lanes), so a kind gets a lane of its own only when no write of another
+    lane can depend on it before its caller has its answer. New messages qualify: nothing
+    refers to them until they are acknowledged.
+    """
 
     name: str
     apply: Callable[[Session, Sequence[T]], Sequence[R]]
+    lane: str = "main"
 
 
 @dataclass
@@ -57,7 +64,67 @@ class CommitStats:
     total_ms: float = 0.0
 
 
+class _Lane:
+    """One stream of flushes: at most one in flight, the next batch accumulating."""
+
+    def __init__(self, owner: GroupCommitter, name: str) -> None:
+        self.owner = owner
+        self.name = name
+        self.queue: list[_Pending] = []
+        self.timer: IDelayedCall | None = None
+        self.flushing: Deferred[None] | None = None
+
+    def add(self, pending: _Pending) -> None:
+        self.queue.append(pending)
+        owner = self.owner
+        if self.flushing is None:
+            if len(self.queue) >= owner.max_items or owner.max_delay <= 0:
+                self.flush()
+            elif self.timer is None:
+                self.timer = owner.clock.callLater(owner.max_delay, self.flush)
+
+    def drain(self) -> Deferred[None]:
+        if not self.queue and self.flushing is None:
+            return succeed(None)
+        marker: Deferred[None] = Deferred()
+        self.queue.append(_Pending(_NOTHING, None, marker))
+        if self.flushing is None:
+            self.flush()
+        return marker
+
+    def flush(self) -> None:
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        self.timer = None
+        size = self.owner.max_items
+        batch, self.queue = self.queue[:size], self.queue[size:]
+        started = time.perf_counter()
+        d = self.owner.db.run(f"group_commit_{self.name}", _apply_batch, batch)
+        self.flushing = d.addBoth(self._flushed, batch, started)
+
+    def _flushed(
+        self, outcome: list[tuple[bool, Any]] | Failure, batch: list[_Pending], t0: float
+    ) -> None:
+        self.owner.record(len(batch), (time.perf_counter() - t0) * 1000)
+        self.flushing = None
+        if isinstance(outcome, Failure):  # the database is unreachable: every write fails
+            log.failure("group commit of {n} writes failed", outcome, n=len(batch))
+            results: list[tuple[bool, Any]] = [(False, outcome)] * len(batch)
+        else:
+            results = outcome
+        if self.queue:
+            self.flush()  # what arrived meanwhile goes at once: it has waited long enough
+        for pending, (ok, value) in zip(batch, results, strict=True):
+            if ok:
+                pending.deferred.callback(value)
+            else:
+                pending.deferred.errback(value)
+
+
 class GroupCommitter(TypedService):
+    """``lanes``: let each lane's flushes run beside the others' (PostgreSQL, with several
+    connections); without, every write shares one lane (SQLite has a single writer)."""
+
     name = "group-commit"
 
     def __init__(
@@ -67,80 +134,55 @@ class GroupCommitter(TypedService):
         max_delay: float = 0.002,
         max_items: int = 2000,
         observe: Callable[[int, float], None] | None = None,
+        lanes: bool = False,
     ) -> None:
-        self._db = db
-        self._clock = clock
-        self._max_delay = max_delay
-        self._max_items = max_items
+        self.db = db
+        self.clock = clock
+        self.max_delay = max_delay
+        self.max_items = max_items
         self._observe = observe
-        self._queue: list[_Pending] = []
-        self._timer: IDelayedCall | None = None
-        self._flushing: Deferred[None] | None = None
+        self._lanes_enabled = lanes
+        self._lanes: dict[str, _Lane] = {}
         self.stats = CommitStats()
+
+    def _lane(self, name: str) -> _Lane:
+        key = name if self._lanes_enabled else "main"
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = _Lane(self, key)
+        return lane
 
     def add(self, kind: WriteKind[T, R], item: T) -> Deferred[R]:
         """Queue one write; fires with its result once it is committed."""
         d: Deferred[R] = Deferred()
-        self._queue.append(_Pending(kind, item, d))
-        if self._flushing is None:
-            if len(self._queue) >= self._max_items or self._max_delay <= 0:
-                self._flush()
-            elif self._timer is None:
-                self._timer = self._clock.callLater(self._max_delay, self._flush)
+        self._lane(kind.lane).add(_Pending(kind, item, d))
         return d
 
     @property
     def waiting(self) -> int:
-        return len(self._queue)
+        return sum(len(lane.queue) for lane in self._lanes.values())
 
     def drain(self) -> Deferred[None]:
         """Fires once everything queued so far is committed (for shutdown and tests)."""
-        if not self._queue and self._flushing is None:
+        lanes = [lane.drain() for lane in list(self._lanes.values())]
+        if not lanes:
             return succeed(None)
-        marker: Deferred[None] = Deferred()
-        self._queue.append(_Pending(_NOTHING, None, marker))
-        if self._flushing is None:
-            self._flush()
-        return marker
+        d: Deferred[Any] = gatherResults(lanes, consumeErrors=True)
+        return d.addCallback(lambda _: None)
 
     def stopService(self) -> Deferred[None]:
         super().stopService()
         return self.drain()
 
-    def _flush(self) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-        batch, self._queue = self._queue[: self._max_items], self._queue[self._max_items :]
-        started = time.perf_counter()
-        d = self._db.run("group_commit", _apply_batch, batch)
-        self._flushing = d.addBoth(self._flushed, batch, started)
-
-    def _flushed(
-        self, outcome: list[tuple[bool, Any]] | Failure, batch: list[_Pending], t0: float
-    ) -> None:
-        elapsed = (time.perf_counter() - t0) * 1000
+    def record(self, items: int, elapsed_ms: float) -> None:
         stats = self.stats
         stats.flushes += 1
-        stats.items += len(batch)
-        stats.largest = max(stats.largest, len(batch))
-        stats.last_ms = elapsed
-        stats.total_ms += elapsed
+        stats.items += items
+        stats.largest = max(stats.largest, items)
+        stats.last_ms = elapsed_ms
+        stats.total_ms += elapsed_ms
         if self._observe is not None:
-            self._observe(len(batch), elapsed)
-        self._flushing = None
-        if isinstance(outcome, Failure):  # the database is unreachable: every write fails
-            log.failure("group commit of {n} writes failed", outcome, n=len(batch))
-            results: list[tuple[bool, Any]] = [(False, outcome)] * len(batch)
-        else:
-            results = outcome
-        if self._queue:
-            self._flush()  # what arrived meanwhile goes at once: it has waited long enough
-        for pending, (ok, value) in zip(batch, results, strict=True):
-            if ok:
-                pending.deferred.callback(value)
-            else:
-                pending.deferred.errback(value)
+            self._observe(items, elapsed_ms)
 
 
 _NOTHING: WriteKind[None, None] = WriteKind("nothing", lambda _s, items: [None] * len(items))

@@ -29,6 +29,7 @@ class NewBatch:
     registered_delivery: bool
     priority: int = 0  # 1: transactional, 0: bulk
     expires_at: float | None = None
+    scheduled_at: float | None = None  # held (status accepted) until then
 
 
 @dataclass(frozen=True)

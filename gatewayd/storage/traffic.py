@@ -32,13 +32,25 @@ class Accept:
     now: float
 
 
-def _accept(s: Session, items: Sequence[Accept]) -> list[list[Outbound]]:
+@dataclass(frozen=True)
+class Accepted:
+    """A committed submission: its batch, a public id per recipient (in order), and the
+    messages to queue now (none when the batch is scheduled for later)."""
+
+    batch_id: int
+    ids: list[str]
+    queued: list[Outbound]
+
+
+def _accept(s: Session, items: Sequence[Accept]) -> list[Accepted]:
     raw = Raw(s)
     batch_ids = raw.new_ids("batches", len(items))
     message_ids = iter(raw.new_ids("messages", sum(len(i.batch.recipients) for i in items)))
     batches, messages, events, accepted = [], [], [], []
     for item, batch_id in zip(items, batch_ids, strict=True):
         b, now = item.batch, item.now
+        held = b.scheduled_at is not None and b.scheduled_at > now
+        status = Status.ACCEPTED if held else Status.QUEUED
         batches.append(
             (
                 batch_id,
@@ -49,11 +61,12 @@ def _accept(s: Session, items: Sequence[Accept]) -> list[list[Outbound]]:
                 b.body,
                 b.sender,
                 b.priority,
+                b.scheduled_at if held else None,
                 False,
                 now,
             )
         )
-        out = []
+        out, ids = [], []
         for to in b.recipients:
             mid, pid = next(message_ids), uuid.uuid4().hex
             messages.append(
@@ -63,7 +76,7 @@ def _accept(s: Session, items: Sequence[Accept]) -> list[list[Outbound]]:
                     batch_id,
                     b.account_id,
                     to,
-                    Status.QUEUED.value,
+                    status.value,
                     b.part_count,
                     b.registered_delivery,
                     b.priority,
@@ -73,6 +86,9 @@ def _accept(s: Session, items: Sequence[Accept]) -> list[list[Outbound]]:
                 )
             )
             events.append((mid, Status.ACCEPTED.value, now))
+            ids.append(pid)
+            if held:
+                continue
             events.append((mid, Status.QUEUED.value, now))
             out.append(
                 Outbound(
@@ -87,10 +103,10 @@ def _accept(s: Session, items: Sequence[Accept]) -> list[list[Outbound]]:
                     b.expires_at,
                 )
             )
-        accepted.append(out)
+        accepted.append(Accepted(batch_id, ids, out))
     raw.many(
         "INSERT INTO batches (id, account_id, user_id, channel, subject, body, sender,"
-        " priority, archived, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " priority, scheduled_at, archived, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         batches,
     )
     raw.many(
@@ -103,7 +119,7 @@ def _accept(s: Session, items: Sequence[Accept]) -> list[list[Outbound]]:
     return accepted
 
 
-ACCEPT: WriteKind[Accept, list[Outbound]] = WriteKind("accept", _accept)
+ACCEPT: WriteKind[Accept, Accepted] = WriteKind("accept", _accept, lane="accept")
 
 
 # --- sending ---------------------------------------------------------------------------------
@@ -369,17 +385,25 @@ def queued_accounts(s: Session) -> dict[int, int]:
 
 
 def load_queued(
-    s: Session, after_id: int, limit: int, account_id: int | None = None
+    s: Session,
+    after_id: int,
+    limit: int,
+    account_id: int | None = None,
+    batch_id: int | None = None,
 ) -> list[Outbound]:
-    """Queued messages with id > ``after_id`` (of one account, or all), in id order, with the
-    parts already sent. Messages held back (scheduled or paused batches) are "accepted", not
-    "queued", and are not loaded."""
+    """Queued messages with id > ``after_id`` (of one account or batch, or all), in id order,
+    with the parts already sent. Messages held back (scheduled or paused batches) are
+    "accepted", not "queued", and are not loaded."""
     raw = Raw(s)
     where = "m.status = 'queued' AND m.id > ?"
-    args: tuple[int, ...] = (after_id, limit)
+    args: list[int] = [after_id]
     if account_id is not None:
         where += " AND m.account_id = ?"
-        args = (after_id, account_id, limit)
+        args.append(account_id)
+    if batch_id is not None:
+        where += " AND m.batch_id = ?"
+        args.append(batch_id)
+    args.append(limit)
     rows = raw.all(
         "SELECT m.id, m.public_id, m.destination, b.sender, b.body, m.registered_delivery,"
         " m.account_id, m.priority, m.expires_at FROM messages m"

@@ -104,7 +104,7 @@ def test_single_parts_fill_the_window_and_get_every_receipt() -> Generator[
     assert len(sink.submissions) == COUNT
     destinations = {pdu.bytes_field("destination_addr") for pdu in sink.submissions}
     assert len(destinations) == COUNT
-    assert all(d.startswith(b"2237660") and len(d) == 12 for d in destinations)
+    assert all(d.startswith(b"4915100") and len(d) == 12 for d in destinations)
     assert {pdu.int_field("registered_delivery") for pdu in sink.submissions} == {1}
     assert {pdu.int_field("esm_class") for pdu in sink.submissions} == {0}
 

@@ -121,3 +121,31 @@ def outbox_rows(daemon: Daemon, message_id: str) -> int:
     with sqlite3.connect(daemon.workdir / "gatewayd.db") as db:
         query = "SELECT COUNT(*) FROM outbox WHERE payload LIKE ?"
         return int(db.execute(query, (f"%{message_id}%",)).fetchone()[0])
+
+
+def test_a_scheduled_batch_can_be_cancelled_from_the_cli(daemon: Daemon) -> None:
+    socket_path = str(daemon.workdir / "gatewayd.ctl")
+    numbers = ["22376600001", "22376600002", "+223 76 60 00 01"]
+    created = call(
+        socket_path,
+        "POST",
+        "/v1/batches",
+        {
+            "account": "Demo SARL",
+            "to": numbers,
+            "text": "Soldes demain",
+            "subject": "soldes",
+            "scheduled_at": time.time() + 3600,
+        },
+    )
+    assert len(created["message_ids"]) == 2  # de-duplicated
+    batch = call(socket_path, "GET", f"/v1/batches/{created['batch_id']}")
+    assert batch["counts"] == {"accepted": 2}
+    result = daemon.cli("batch", "cancel", "-c", str(daemon.config), str(created["batch_id"]))
+    assert result.returncode == 0, result.stderr
+    assert f"batch {created['batch_id']}: cancelled (2 message(s))" in result.stdout
+    batch = call(socket_path, "GET", f"/v1/batches/{created['batch_id']}")
+    assert batch["counts"] == {"cancelled": 2}
+    again = daemon.cli("batch", "cancel", "-c", str(daemon.config), str(created["batch_id"]))
+    assert again.returncode == 1
+    assert "is cancelled" in again.stderr

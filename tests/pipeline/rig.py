@@ -11,6 +11,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 
 from gatewayd.config import Config, ConnectorConfig, MoConfig, PipelineConfig
+from gatewayd.pipeline.batches import BatchControl
 from gatewayd.pipeline.dispatcher import Dispatcher
 from gatewayd.pipeline.receipts import ReceiptHandler
 from gatewayd.pipeline.submission import Submissions, SubmitRequest
@@ -104,6 +105,12 @@ class Rig:
         self.dispatcher = self.new_dispatcher()
         self.submissions = Submissions(
             self.committer, self.clock, self.dispatcher.enqueue, self.pipeline.max_age
+        )
+        self.batches = BatchControl(
+            self.database,
+            self.clock,
+            lambda msgs: self.dispatcher.enqueue(msgs),
+            lambda ids: self.dispatcher.forget(ids),
         )
 
     def new_dispatcher(self) -> Dispatcher:

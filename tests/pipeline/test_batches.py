@@ -1,0 +1,84 @@
+"""Batch control on real storage: scheduled batches, pause, resume and cancel."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_twisted
+
+from gatewayd.errors import Conflict, NotFound
+from gatewayd.status import Status
+from gatewayd.storage.database import Database
+from tests.pipeline.rig import Rig, ScriptedConnector
+
+NUMBERS = [f"2237660{i:04d}" for i in range(10)]
+
+
+def sent(rig: Rig) -> list[bytes]:
+    return [bytes(f["destination_addr"]) for f, _ in rig.connector.submitted]
+
+
+async def batch_of(rig: Rig, public_id: str) -> int:
+    return (await rig.view(public_id)).batch_id
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_scheduled_batch_waits_for_its_time(database: Database) -> None:
+    rig = Rig(database, ScriptedConnector())
+    await rig.start()
+    acme = await rig.account()
+    at = rig.clock.seconds() + 3600
+    ids = await rig.send(acme, "promo", to=NUMBERS, scheduled_at=at)
+    assert sent(rig) == []
+    assert {(await rig.view(i)).status for i in ids} == {Status.ACCEPTED}
+    rig.clock.advance(3599)
+    assert await rig.batches.release_due() == 0
+    rig.clock.advance(1)
+    assert await rig.batches.release_due() == 10
+    await rig.settle()
+    assert sorted(sent(rig)) == [n.encode() for n in NUMBERS]
+    assert await rig.batches.release_due() == 0  # due once
+
+
+@pytest_twisted.ensureDeferred
+async def test_pause_holds_what_is_queued_and_resume_sends_it(database: Database) -> None:
+    rig = Rig(database, ScriptedConnector())
+    rig.connector.bound = False
+    await rig.start()
+    acme = await rig.account()
+    ids = await rig.send(acme, "promo", to=NUMBERS)
+    batch = await batch_of(rig, ids[0])
+    change = await rig.batches.control(batch, acme.id, "pause")
+    assert (change.state, change.affected) == ("paused", 10)
+    assert sum(rig.dispatcher.depth().values()) == 0
+    view = await rig.view(ids[0])
+    assert (view.status, view.events[-1].error_code) == (Status.ACCEPTED, "paused")
+    rig.connector.bound = True
+    rig.clock.advance(1)
+    await rig.settle()
+    assert sent(rig) == []
+    change = await rig.batches.control(batch, acme.id, "resume")
+    assert change.affected == 10
+    await rig.settle()
+    assert sorted(sent(rig)) == [n.encode() for n in NUMBERS]
+    assert {(await rig.view(i)).status for i in ids} == {Status.SENT}
+
+
+@pytest_twisted.ensureDeferred
+async def test_cancel_ends_what_is_still_queued_and_only_for_its_owner(database: Database) -> None:
+    rig = Rig(database, ScriptedConnector())
+    rig.connector.bound = False
+    await rig.start()
+    acme, other = await rig.account("Acme"), await rig.account("Other")
+    ids = await rig.send(acme, "promo", to=NUMBERS)
+    batch = await batch_of(rig, ids[0])
+    with pytest.raises(NotFound):
+        await rig.batches.control(batch, other.id, "cancel")
+    change = await rig.batches.control(batch, None, "cancel")  # the operator
+    assert change.affected == 10
+    assert {(await rig.view(i)).status for i in ids} == {Status.CANCELLED}
+    with pytest.raises(Conflict):
+        await rig.batches.control(batch, acme.id, "resume")
+    rig.connector.bound = True
+    rig.clock.advance(1)
+    await rig.settle()
+    assert sent(rig) == []
