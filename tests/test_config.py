@@ -133,3 +133,40 @@ def test_systemd_endpoints_are_accepted_without_inherited_sockets(tmp_path: Path
     assert config.admin.listen == ("systemd:domain=INET:index=0",)
     with pytest.raises(ConfigError, match="domain"):
         load_config(write(tmp_path, "[admin]\nlisten = ['systemd:index=0']"), environ={})
+
+
+@pytest.mark.parametrize(
+    ("rules", "key", "reason"),
+    [
+        ('name = "a"\nconnector = "nope"', "routing.rules[0]", "no connector named 'nope'"),
+        ('name = "a"\nprefixes = ["+33"]\nconnector = "sim"', "routing.rules[0].prefixes", ""),
+        ('name = "a"\nregex = "("\nconnector = "sim"', "routing.rules[0].regex", ""),
+        ('name = "a"\ncolour = "red"\nconnector = "sim"', "routing.rules[0].colour", "unknown"),
+    ],
+)
+def test_routing_rules_are_checked_at_load_with_their_key(
+    tmp_path: Path, rules: str, key: str, reason: str
+) -> None:
+    text = MINIMAL + f"\n[[routing.rules]]\n{rules}\n"
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), environ={})
+    assert info.value.path == key, info.value.message
+    assert reason in info.value.reason
+    assert str(tmp_path) in info.value.message
+
+
+def test_routing_and_mo_rules_load(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        '\n[[routing.rules]]\nname = "ml"\nprefixes = ["223"]\nfailover = ["sim"]\n'
+        '\n[mo]\nroutes = { "36002" = "Beta" }\n'
+        '\n[[mo.rules]]\naddress = "36001"\nkeyword = "STOP"\naccount = "Acme"\n'
+    )
+    config = load_config(write(tmp_path, text), environ={})
+    from gatewayd.config.policy import mo_table, routing_table
+
+    table = routing_table(config, "x")
+    assert [rule.name for rule in table.rules] == ["ml"]
+    mo = mo_table(config, "x")
+    assert (m := mo.route("36001", "stop please")) is not None and m.account == "Acme"
+    assert (m := mo.route("36002", "hello")) is not None and m.account == "Beta"
+    assert mo.route("36001", "hello") is None

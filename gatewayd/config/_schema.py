@@ -59,6 +59,8 @@ def parse(cls: type[T], data: Mapping[str, Any], source: str, path: str = "") ->
 
 
 def _convert(tp: Any, value: Any, source: str, path: str) -> Any:
+    if tp is Any:  # free-form (routing rules, plans): checked by their own parsers
+        return value
     origin = get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         options = [a for a in get_args(tp) if a is not type(None)]

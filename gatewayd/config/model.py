@@ -185,9 +185,40 @@ class SimulatorConfig:
     drop_after: int = checked(0, check=_not_negative)
 
 
+def _no_tables() -> tuple[Mapping[str, Any], ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class RoutingConfig:
     default_connector: str = ""
+    # [[routing.rules]]: checked by gatewayd.routing.rules_parse in cross_check.
+    rules: tuple[Mapping[str, Any], ...] = field(default_factory=_no_tables)
+
+
+def _country(value: Any) -> str | None:
+    ok = value == "" or (len(value) == 2 and value.isalpha() and value.isupper())
+    return None if ok else "must be a two-letter ISO country code in capitals (e.g. ML) or empty"
+
+
+def _no_operators() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class NumbersConfig:
+    home_country: str = checked("", check=_country)
+    strict: bool = False
+    operators: Mapping[str, str] = field(default_factory=_no_operators)
+
+
+def _no_plans() -> Mapping[str, Mapping[str, Any]]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class FairUseConfig:
+    default_plan: str = "standard"
 
 
 @dataclass(frozen=True)
@@ -217,6 +248,8 @@ def _no_mo_routes() -> Mapping[str, str]:
 @dataclass(frozen=True)
 class MoConfig:
     routes: Mapping[str, str] = field(default_factory=_no_mo_routes, metadata={"check": _mo_routes})
+    # [[mo.rules]]: address, keyword, account; checked by gatewayd.routing.rules_parse.
+    rules: tuple[Mapping[str, Any], ...] = field(default_factory=_no_tables)
 
 
 @dataclass(frozen=True)
@@ -241,6 +274,9 @@ class Config:
     connectors: Mapping[str, ConnectorConfig] = field(default_factory=_no_connectors)
     simulator: SimulatorConfig = SimulatorConfig()
     routing: RoutingConfig = RoutingConfig()
+    numbers: NumbersConfig = NumbersConfig()
+    fair_use: FairUseConfig = FairUseConfig()
+    plans: Mapping[str, Mapping[str, Any]] = field(default_factory=_no_plans)
     pipeline: PipelineConfig = PipelineConfig()
     mo: MoConfig = MoConfig()
     demo: DemoConfig = DemoConfig()
