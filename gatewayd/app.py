@@ -19,16 +19,21 @@ from gatewayd.admin.console import Console
 from gatewayd.admin.control import ControlApi
 from gatewayd.admin.rendering import make_environment
 from gatewayd.config import Config, ConnectorConfig, diff_config
+from gatewayd.config.policy import mo_table, number_plan, routing_table
 from gatewayd.errors import ConfigError
 from gatewayd.listeners import ListenerService
 from gatewayd.pipeline.batches import BatchControl
 from gatewayd.pipeline.callbacks import CallbackClient
+from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.dispatcher import Dispatcher
 from gatewayd.pipeline.outbox import Outbox
 from gatewayd.pipeline.receipts import ReceiptHandler
+from gatewayd.pipeline.routes import MessageRouter
 from gatewayd.pipeline.smpp_ingress import SmppMessages
 from gatewayd.pipeline.submission import Submissions
-from gatewayd.routing.router import StaticRouter
+from gatewayd.routing.acceptance import Acceptance
+from gatewayd.routing.rules_parse import parse_rules
+from gatewayd.routing.table import Rule
 from gatewayd.services import TypedMultiService, TypedService
 from gatewayd.smpp.client import UpstreamConnector
 from gatewayd.smpp.server import SmppServerFactory
@@ -37,6 +42,7 @@ from gatewayd.storage.accounts import AccountInfo, AccountStore
 from gatewayd.storage.committer import GroupCommitter
 from gatewayd.storage.database import Database, create_db_engine, thread_count
 from gatewayd.storage.messages import MessageStore
+from gatewayd.storage.route_rules import load_route_rules, route_rules_version
 from gatewayd.storage.traffic import OutboxRow, drop_unmatched, load_unmatched
 from gatewayd.storage.websessions import WebSessionStore
 
@@ -138,7 +144,10 @@ class Gateway(TypedMultiService):
         self.accounts = AccountStore(self.db)
         self.messages = MessageStore(self.db)
         self.sessions = WebSessionStore(self.db)
-        self.router = StaticRouter(config.routing.default_connector)
+        self.directory = AccountDirectory(self.db)
+        self._route_rules: tuple[tuple[int, float], tuple[Rule, ...]] = ((0, 0.0), ())
+        self.acceptance = self._acceptance(config)
+        self.router = MessageRouter(self.acceptance, self.directory, reactor)
         self._build_simulator()
         self._connector_ids: dict[str, int] = {}
         self.receipts = ReceiptHandler(
@@ -153,11 +162,17 @@ class Gateway(TypedMultiService):
             reactor,
             pipeline,
             self.receipts.part_recorded,
+            self.directory.share,
         )
         self.dispatcher.connector_ids = self._connector_ids
         self.dispatcher.ready.addCallback(lambda _: self._recover_receipts())
         self.submissions = Submissions(
-            self.committer, reactor, self.dispatcher.enqueue, pipeline.max_age
+            self.committer,
+            reactor,
+            self.dispatcher.enqueue,
+            pipeline.max_age,
+            self.acceptance,
+            self.directory,
         )
         self.batches = BatchControl(
             self.db, reactor, self.dispatcher.enqueue, self.dispatcher.forget
@@ -170,6 +185,22 @@ class Gateway(TypedMultiService):
         ).setServiceParent(self)
 
     # -- builders ---------------------------------------------------------------------------
+    def _acceptance(self, config: Config) -> Acceptance:
+        """Numbers, sender IDs and routes as every channel checks them: the database's
+        routing rules first, then the config's."""
+        return Acceptance(
+            number_plan(config, self._source),
+            routing_table(config, self._source, self._route_rules[1]),
+            self._is_bound,
+        )
+
+    def _is_bound(self, name: str) -> bool:
+        connector = self.connectors.get(name)
+        return connector is not None and connector.is_bound
+
+    def _use_acceptance(self, acceptance: Acceptance) -> None:
+        self.acceptance = self.submissions.acceptance = self.router.acceptance = acceptance
+
     def _listen(self, label: str, description: str, factory: Any) -> None:
         listener = ListenerService(label, description, factory, self._reactor)
         listener.setServiceParent(self)
@@ -252,6 +283,8 @@ class Gateway(TypedMultiService):
         return d.addCallback(lambda _: self.receipts.mark_ready())
 
     async def _housekeeping(self) -> None:
+        await self.directory.reload()
+        await self._reload_route_rules()
         await self.batches.release_due()
         before = self._reactor.seconds() - self.config.pipeline.receipt_wait
         if self.receipts.drop_older_than(before):
@@ -280,16 +313,40 @@ class Gateway(TypedMultiService):
             return []
         notes = []
         for key in changes:
-            if key == "routing.default_connector":
-                self.router = StaticRouter(new.routing.default_connector)
-                self.dispatcher.router = self.router
+            if key.startswith(("routing.", "numbers.")):
+                notes.append(f"{key}: applied")
+            elif key.startswith("mo."):
+                self.receipts.mo = mo_table(new, self._source)
                 notes.append(f"{key}: applied")
             elif key == "logging.level":
                 notes.append(f"{key}: applied")
             else:
                 notes.append(f"{key}: needs a restart")
+        if any(key.startswith(("routing.", "numbers.")) for key in changes):
+            self._use_acceptance(self._acceptance(new))
         self.config = new
         return notes
+
+    async def _reload_route_rules(self) -> None:
+        """Pick up routing rules changed in the database (by the CLI or another node)."""
+        version = await self.db.run("route_rules_version", route_rules_version)
+        if version == self._route_rules[0]:
+            return
+        version, specs = await self.db.run("route_rules", load_route_rules)
+        try:
+            rules = parse_rules(specs, "route_rules")
+        except ValueError as error:  # checked on the way in; a bad row must not stop routing
+            log.error("routing rules in the database ignored: {error}", error=str(error))
+            return
+        self._route_rules = (version, rules)
+        self._use_acceptance(self._acceptance(self.config))
+        log.info("{n} routing rule(s) from the database", n=len(rules))
+
+    def startService(self) -> None:
+        super().startService()
+        self.directory.reload()
+        d = Deferred.fromCoroutine(self._reload_route_rules())
+        d.addErrback(lambda f: log.failure("could not load the routing rules", f))
 
     def stopService(self) -> Deferred[Any]:
         log.info("stopping: closing listeners, finishing in-flight work, unbinding sessions")

@@ -201,7 +201,7 @@ class Console:
         try:
             await self._submissions.submit(submit)
         except InvalidRecipients as e:
-            return self._compose_page(request, session, values, e.message, 400, e.invalid)
+            return self._compose_page(request, session, values, e.message, 400, e.refused)
         except GatewayError as e:
             if e.http_status >= 500:
                 raise

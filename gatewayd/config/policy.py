@@ -7,6 +7,7 @@ from __future__ import annotations
 from gatewayd.config.model import Config
 from gatewayd.errors import ConfigError
 from gatewayd.routing.mo import MoRule, MoTable
+from gatewayd.routing.numbers import NumberPlan
 from gatewayd.routing.rules_parse import parse_mo_rules, parse_rules
 from gatewayd.routing.table import RoutingTable, Rule, connectors_used
 
@@ -35,6 +36,15 @@ def routing_table(config: Config, source: str, extra: tuple[Rule, ...] = ()) -> 
     """``extra``: the database's rules, which come first."""
     default = config.routing.default_connector or None
     return RoutingTable((*extra, *routing_rules(config, source)), default)
+
+
+def number_plan(config: Config, source: str) -> NumberPlan:
+    numbers = config.numbers
+    try:
+        return NumberPlan(dict(numbers.operators), numbers.home_country, numbers.strict)
+    except ValueError as error:
+        key = "numbers.home_country" if "home country" in str(error) else "numbers.operators"
+        raise ConfigError(source, key, str(error)) from None
 
 
 def mo_table(config: Config, source: str) -> MoTable:

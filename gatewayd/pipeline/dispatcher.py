@@ -25,9 +25,10 @@ from twisted.python.failure import Failure
 
 from gatewayd.config import ConnectorConfig, PipelineConfig
 from gatewayd.logsetup import info_enabled
-from gatewayd.pipeline.queues import TRANSACTIONAL, SendQueue
+from gatewayd.pipeline.queues import TRANSACTIONAL, SendQueue, WeightOf, equal_shares
+from gatewayd.pipeline.routes import ROUTING_ERRORS, source_address
 from gatewayd.pipeline.smsc_ids import normalise
-from gatewayd.routing.router import StaticRouter
+from gatewayd.routing.table import Routed, Unroutable
 from gatewayd.services import TypedService
 from gatewayd.smpp.client import ConnectorBusy, SubmitRejected
 from gatewayd.smpp.concat import split
@@ -72,10 +73,10 @@ def submissions_for(msg: Outbound, config: ConnectorConfig) -> list[Submission]:
     split is deterministic (the concatenation reference is the message id), so a part resent
     after a restart is the same part."""
     parts = split(msg.body, config.long_messages, msg.id, config.gsm_packed)
-    numeric = msg.sender.isdigit()
+    ton, npi = source_address(msg.sender)
     base: dict[str, int | bytes] = {
-        "source_addr_ton": 1 if numeric else (5 if msg.sender else 0),
-        "source_addr_npi": 1 if numeric else 0,
+        "source_addr_ton": ton,
+        "source_addr_npi": npi,
         "source_addr": msg.sender.encode("ascii"),
         "dest_addr_ton": 1,
         "dest_addr_npi": 1,
@@ -115,6 +116,12 @@ class _Flight:
 PartRecorded = Callable[[int, str], None]
 
 
+class Router(Protocol):
+    def route(self, msg: Outbound) -> Routed | Unroutable: ...
+
+    def next_after(self, route: Routed, failed: str) -> Routed | None: ...
+
+
 class Dispatcher(TypedService):
     name = "dispatcher"
 
@@ -123,10 +130,11 @@ class Dispatcher(TypedService):
         db: Database,
         committer: GroupCommitter,
         connectors: Mapping[str, SubmitTarget],
-        router: StaticRouter,
+        router: Router,
         clock: IReactorTime,
         config: PipelineConfig,
         on_part_recorded: PartRecorded | None = None,
+        weight_of: WeightOf = equal_shares,
     ) -> None:
         self._db = db
         self._committer = committer
@@ -137,6 +145,9 @@ class Dispatcher(TypedService):
         self._on_part_recorded = on_part_recorded
         self.connector_ids: dict[str, int] = {}
         self._queues: dict[str, SendQueue] = {}
+        self._weight_of = weight_of
+        # Each queued message's route, for failover after a routing error.
+        self._routes: dict[int, Routed] = {}
         self._known: set[int] = set()  # queued or in flight, so a refill never doubles one
         self._flights: dict[int, _Flight] = {}
         self._in_flight: dict[str, int] = {}  # parts awaiting a response, per connector
@@ -198,7 +209,9 @@ class Dispatcher(TypedService):
                 self._spilled.setdefault(account, msg.id - 1)
                 self._skips[account] = self._skips.get(account, 0) + 1
                 continue
-            touched.add(self._queue(msg))
+            name = self._queue(msg)
+            if name is not None:
+                touched.add(name)
         for name in touched:
             self.pump(name)
 
@@ -206,11 +219,32 @@ class Dispatcher(TypedService):
     def _spilling(self) -> bool:
         return bool(self._spilled) or len(self._known) >= self._config.memory_limit
 
-    def _queue(self, msg: Outbound, *, front: bool = False) -> str:
-        name = self.router.route(msg.destination)
+    def _queue(self, msg: Outbound, *, front: bool = False) -> str | None:
+        route = self._routes.get(msg.id)
+        if route is None:
+            decision = self.router.route(msg)
+            if isinstance(decision, Unroutable):
+                self._unroutable(msg, decision)
+                return None
+            route = self._routes[msg.id] = decision
         self._known.add(msg.id)
-        self._queues.setdefault(name, SendQueue()).push(msg, front=front)
-        return name
+        self._queue_of(route.connector).push(msg, front=front)
+        return route.connector
+
+    def _queue_of(self, name: str) -> SendQueue:
+        queue = self._queues.get(name)
+        if queue is None:
+            queue = self._queues[name] = SendQueue(self._weight_of)
+        return queue
+
+    def _unroutable(self, msg: Outbound, decision: Unroutable) -> None:
+        """A route that was there at acceptance is gone (the rules changed): rejected."""
+        log.warn(
+            "{message_id} has no route any more: {reason}",
+            message_id=msg.public_id,
+            reason=decision.reason,
+        )
+        self._end(msg, Status.REJECTED, f"route:{decision.status:#010x}", self._clock.seconds())
 
     def forget(self, message_ids: Sequence[int]) -> None:
         """Messages that left the queue in the database (cancelled): drop them here too."""
@@ -218,6 +252,7 @@ class Dispatcher(TypedService):
         for queue in self._queues.values():
             for msg in queue.remove(ids):
                 self._known.discard(msg.id)
+                self._routes.pop(msg.id, None)
 
     def rewrite(self, message_id: int, body: str, registered_delivery: bool) -> None:
         """replace_sm changed a queued message: send the new text."""
@@ -328,6 +363,7 @@ class Dispatcher(TypedService):
                 self._failed(flight)
             else:
                 self._known.discard(flight.msg.id)
+                self._routes.pop(flight.msg.id, None)
         self.pump(name)
 
     def _failed(self, flight: _Flight) -> None:
@@ -335,8 +371,11 @@ class Dispatcher(TypedService):
         rejected = next((f for f in flight.failures if f.check(SubmitRejected)), None)
         now = self._clock.seconds()
         if rejected is not None:
-            self._known.discard(msg.id)
             status = getattr(rejected.value, "smpp_status", 0)
+            if not flight.acked and self._fail_over(msg, name, status):
+                return
+            self._known.discard(msg.id)
+            self._routes.pop(msg.id, None)
             code = f"smpp:{status:#010x}"
             if flight.acked:
                 # The SMSC took some parts: the recipient gets a broken text either way.
@@ -360,11 +399,32 @@ class Dispatcher(TypedService):
         # Not bound any more, a timeout or a lost link: back to the front of its level, with
         # the parts the SMSC did acknowledge left out of the resend.
         retry = replace(msg, sent_parts=frozenset(flight.acked))
-        self._queues.setdefault(name, SendQueue()).push(retry, front=True)
+        self._queue_of(name).push(retry, front=True)
         self._resting.add(name)
+
+    def _fail_over(self, msg: Outbound, failed: str, status: int) -> bool:
+        """A routing error from ``failed``: the route's next connector gets the message."""
+        route = self._routes.get(msg.id)
+        if status not in ROUTING_ERRORS or route is None:
+            return False
+        following = self.router.next_after(route, failed)
+        if following is None:
+            return False
+        log.info(
+            "{connector} refused {message_id} ({status:#010x}): trying {next}",
+            connector=failed,
+            message_id=msg.public_id,
+            status=status,
+            next=following.connector,
+        )
+        self._routes[msg.id] = following
+        self._queue_of(following.connector).push(msg, front=True)
+        self.pump(following.connector)
+        return True
 
     def _expire(self, msg: Outbound, now: float) -> None:
         self._known.discard(msg.id)
+        self._routes.pop(msg.id, None)
         log.info("{message_id} expired before it could be sent", message_id=msg.public_id)
         self._end(msg, Status.EXPIRED, "expired", now)
 

@@ -8,7 +8,8 @@ and retries what we did not acknowledge, so nothing is lost between the two.
 - A receipt for an id no part has yet (it overtook its submit_sm_resp) is kept, in the database
   and here, and applied as soon as the dispatcher records that part; after
   ``[pipeline] receipt_wait`` it is dropped with a warning.
-- Anything else is MO: stored, and routed by destination to an account (``[mo] routes``).
+- Anything else is MO: stored, and routed by destination and keyword to an account
+  (``[[mo.rules]]`` and ``[mo] routes``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from gatewayd.config import Config
+from gatewayd.config.policy import mo_table
 from gatewayd.logsetup import info_enabled
 from gatewayd.pipeline.smsc_ids import ReceiptIds, candidates
 from gatewayd.smpp.pdu import Pdu
@@ -63,6 +65,7 @@ class ReceiptHandler:
         self.config = config
         self._ids = connector_ids  # filled by the dispatcher when it starts
         self._forward = forward
+        self.mo = mo_table(config, "config")  # replaced on reload
         self._held: dict[tuple[int, str], _Held] = {}
         self.counts: dict[str, int] = {"receipts": 0, "unmatched": 0, "mo": 0}
         # Until the connector ids are known (the dispatcher's start), deliveries wait: an SMSC
@@ -198,7 +201,6 @@ class ReceiptHandler:
 
     def _mo(self, connector: str, pdu: Pdu) -> Deferred[None]:
         destination = pdu.bytes_field("destination_addr").decode("ascii", "replace")
-        account = self.config.mo.routes.get(destination)
         octets = pdu.bytes_field("short_message") or (pdu.tlv(MESSAGE_PAYLOAD) or b"")
         esm_class = pdu.int_field("esm_class")
         data_coding = pdu.int_field("data_coding")
@@ -207,6 +209,8 @@ class ReceiptHandler:
             text = decode(data_coding, body)
         except Exception:  # undecodable text is still stored as octets
             text = ""
+        match = self.mo.route(destination, text)
+        account = None if match is None else match.account
         self.counts["mo"] += 1
         item = MoIn(
             self._ids[connector],

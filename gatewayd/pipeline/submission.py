@@ -11,8 +11,12 @@ from twisted.logger import Logger
 
 from gatewayd.errors import ValidationError
 from gatewayd.logsetup import info_enabled
+from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.queues import BULK, TRANSACTIONAL
-from gatewayd.routing.numbers import InvalidNumber, normalise_all, sender_error
+from gatewayd.routing.acceptance import Acceptance, Refused
+from gatewayd.routing.account import AccountPolicy
+from gatewayd.routing.numbers import NumberPlan
+from gatewayd.routing.table import MessageClass, RoutingTable
 from gatewayd.smpp.text import segments
 from gatewayd.storage.accounts import AccountInfo
 from gatewayd.storage.committer import GroupCommitter
@@ -23,7 +27,6 @@ log = Logger()
 MAX_TEXT = 1600  # ten concatenated GSM parts' worth; longer texts are almost always mistakes
 MAX_SCHEDULE_AHEAD = 366 * 86400.0
 ESME_RINVDSTADR = 0x0000000B
-ESME_RINVSRCADR = 0x0000000A
 ESME_RINVMSGLEN = 0x00000001
 
 
@@ -43,16 +46,31 @@ class SubmitRequest:
 
 
 class InvalidRecipients(ValidationError):
-    """Every recipient was invalid; carries the reason for each."""
+    """Recipients that cannot be accepted (invalid numbers, no route): nothing of the
+    submission is accepted, and the reason for each is given."""
 
-    def __init__(self, invalid: Sequence[InvalidNumber]) -> None:
-        detail = "; ".join(f"{n.raw!r}: {n.reason}" for n in invalid[:10])
-        super().__init__(f"no valid recipient ({detail})", smpp_status=ESME_RINVDSTADR)
-        self.invalid = tuple(invalid)
+    def __init__(self, refused: Sequence[Refused]) -> None:
+        detail = "; ".join(f"{n.raw!r}: {n.reason}" for n in refused[:10])
+        more = f" and {len(refused) - 10} more" if len(refused) > 10 else ""
+        super().__init__(
+            f"recipients refused ({detail}{more})", smpp_status=refused[0].status or ESME_RINVDSTADR
+        )
+        self.refused = tuple(refused)
 
 
-def prepare(request: SubmitRequest, now: float = 0.0, max_age: float | None = None) -> NewBatch:
-    """Check a submission and turn it into a batch; pure, raises ValidationError."""
+#: Used when no routing is configured (unit tests of other parts): numbers only.
+_PLAIN = Acceptance(NumberPlan(), RoutingTable((), "default"), lambda name: True)
+
+
+def prepare(
+    request: SubmitRequest,
+    now: float = 0.0,
+    max_age: float | None = None,
+    acceptance: Acceptance = _PLAIN,
+    account: AccountPolicy | None = None,
+) -> NewBatch:
+    """Check a submission and turn it into a batch; pure, raises ValidationError.
+    ``account``: the account's routing settings (None: neutral ones)."""
     if request.account.suspended:
         raise ValidationError("the account is suspended")
     if not request.text:
@@ -61,16 +79,20 @@ def prepare(request: SubmitRequest, now: float = 0.0, max_age: float | None = No
         raise ValidationError(
             f"the message text has more than {MAX_TEXT} characters", smpp_status=ESME_RINVMSGLEN
         )
-    if request.sender and (reason := sender_error(request.sender)):
-        raise ValidationError(f"sender {request.sender!r}: {reason}", smpp_status=ESME_RINVSRCADR)
-    valid, invalid = normalise_all(request.recipients)
-    if not valid:
-        raise InvalidRecipients(invalid) if invalid else ValidationError("no recipient")
-    if invalid:
-        raise InvalidRecipients(invalid)
+    policy = account or AccountPolicy(request.account.id, request.account.name)
+    address = acceptance.sender(policy, request.sender)
+    sender = address.addr if address is not None else ""
     priority = request.priority
     if priority is None:
-        priority = TRANSACTIONAL if len(valid) == 1 else BULK
+        priority = TRANSACTIONAL if len(request.recipients) == 1 else BULK
+    message_class: MessageClass = "transactional" if priority >= TRANSACTIONAL else "bulk"
+    recipients, refused = acceptance.recipients(
+        policy, request.recipients, sender, message_class, now
+    )
+    if refused:
+        raise InvalidRecipients(refused)
+    if not recipients:
+        raise ValidationError("no recipient", smpp_status=ESME_RINVDSTADR)
     scheduled_at = request.scheduled_at
     if scheduled_at is not None and scheduled_at > now + MAX_SCHEDULE_AHEAD:
         raise ValidationError("a batch can be scheduled at most 366 days ahead")
@@ -84,13 +106,14 @@ def prepare(request: SubmitRequest, now: float = 0.0, max_age: float | None = No
         channel=request.channel,
         subject=request.subject.strip()[:200],
         body=request.text,
-        sender=request.sender,
-        recipients=valid,
+        sender=sender,
+        recipients=[r.destination.e164 for r in recipients],
         part_count=segments(request.text).parts,
         registered_delivery=request.registered_delivery,
         priority=priority,
         expires_at=expires_at,
         scheduled_at=scheduled_at if scheduled_at is not None and scheduled_at > now else None,
+        classes=[(r.destination.scope, r.destination.operator) for r in recipients],
     )
 
 
@@ -104,11 +127,15 @@ class Submissions:
         clock: IReactorTime,
         on_accepted: Callable[[Sequence[Outbound]], None],
         max_age: float = 172800.0,
+        acceptance: Acceptance = _PLAIN,
+        directory: AccountDirectory | None = None,
     ) -> None:
         self._committer = committer
         self._clock = clock
         self._on_accepted = on_accepted
         self._max_age = max_age
+        self.acceptance = acceptance  # replaced on reload
+        self._directory = directory
 
     def submit(self, request: SubmitRequest) -> Deferred[list[str]]:
         """Fires with the public ids once committed; fails with ValidationError at once.
@@ -119,7 +146,9 @@ class Submissions:
         """As :meth:`submit`, with the batch id."""
         now = self._clock.seconds()
         try:
-            batch = prepare(request, now, self._max_age)
+            account = request.account
+            policy = self._directory.get(account.id, account.name) if self._directory else None
+            batch = prepare(request, now, self._max_age, self.acceptance, policy)
         except Exception:  # a Deferred caller expects its errors in the Deferred
             return fail()
         d = self._committer.add(ACCEPT, Accept(batch, now))

@@ -253,10 +253,11 @@ class RoutingTable:
             if isinstance(rule.action, Balance)
         }
 
-    def route(self, query: RouteQuery, is_bound: IsBound) -> Decision:
+    def route(self, query: RouteQuery, is_bound: IsBound, *, commit: bool = True) -> Decision:
+        """``commit=False``: decide without moving any round-robin (acceptance checks)."""
         for index, rule in enumerate(self.rules):
             if rule.match.holds(query):
-                return self._decide(index, rule, is_bound, commit=True)
+                return self._decide(index, rule, is_bound, commit=commit)
         return self._default(is_bound)
 
     def explain(self, query: RouteQuery, is_bound: IsBound) -> Explanation:

@@ -30,6 +30,7 @@ class NewBatch:
     priority: int = 0  # 1: transactional, 0: bulk
     expires_at: float | None = None
     scheduled_at: float | None = None  # held (status accepted) until then
+    classes: Sequence[tuple[str, str]] = ()  # per recipient: (scope, operator)
 
 
 @dataclass(frozen=True)

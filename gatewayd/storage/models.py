@@ -161,6 +161,10 @@ class Message(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Past this time a message not yet sent ends as expired (validity period or maximum age).
     expires_at: Mapped[float | None] = mapped_column(Float)
+    # National or international for the account, and the destination operator ("" unknown):
+    # routing's classification, kept for statistics and rating.
+    scope: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    operator: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # Accepted beyond the plan's distinct-recipient cap: billed per unit ("hors forfait").
     out_of_bundle: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Sent once more through another connector after a failed receipt (route's resend).

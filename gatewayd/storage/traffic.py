@@ -67,7 +67,8 @@ def _accept(s: Session, items: Sequence[Accept]) -> list[Accepted]:
             )
         )
         out, ids = [], []
-        for to in b.recipients:
+        classes = b.classes or [("", "")] * len(b.recipients)
+        for to, (scope, operator) in zip(b.recipients, classes, strict=True):
             mid, pid = next(message_ids), uuid.uuid4().hex
             messages.append(
                 (
@@ -81,6 +82,8 @@ def _accept(s: Session, items: Sequence[Accept]) -> list[Accepted]:
                     b.registered_delivery,
                     b.priority,
                     b.expires_at,
+                    scope,
+                    operator,
                     now,
                     now,
                 )
@@ -111,8 +114,8 @@ def _accept(s: Session, items: Sequence[Accept]) -> list[Accepted]:
     )
     raw.many(
         "INSERT INTO messages (id, public_id, batch_id, account_id, destination, status,"
-        " part_count, registered_delivery, priority, expires_at, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " part_count, registered_delivery, priority, expires_at, scope, operator, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         messages,
     )
     raw.many("INSERT INTO message_events (message_id, status, at) VALUES (?, ?, ?)", events)

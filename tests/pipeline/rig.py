@@ -12,10 +12,14 @@ from twisted.internet.task import Clock
 
 from gatewayd.config import Config, ConnectorConfig, MoConfig, PipelineConfig
 from gatewayd.pipeline.batches import BatchControl
+from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.dispatcher import Dispatcher
 from gatewayd.pipeline.receipts import ReceiptHandler
+from gatewayd.pipeline.routes import MessageRouter
 from gatewayd.pipeline.submission import Submissions, SubmitRequest
-from gatewayd.routing.router import StaticRouter
+from gatewayd.routing.acceptance import Acceptance
+from gatewayd.routing.numbers import NumberPlan
+from gatewayd.routing.table import RoutingTable, Rule
 from gatewayd.smpp import pdu as p
 from gatewayd.smpp.receipts import ESM_CLASS_RECEIPT, receipt_tlvs
 from gatewayd.storage.accounts import AccountInfo, AccountStore
@@ -84,6 +88,8 @@ class Rig:
     connector: ScriptedConnector
     pipeline: PipelineConfig = field(default_factory=lambda: PipelineConfig(commit_delay=0.0))
     mo_routes: Mapping[str, str] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
+    extra: Mapping[str, ScriptedConnector] = field(default_factory=dict)
     clock: Clock = field(default_factory=Clock)
     forwarded: list[OutboxRow] = field(default_factory=list)
 
@@ -94,17 +100,28 @@ class Rig:
         self.store = MessageStore(self.database)
         self.accounts = AccountStore(self.database)
         self.config = Config(
-            connectors={"up": self.connector.config},
+            connectors={n: c.config for n, c in {"up": self.connector, **self.extra}.items()},
             pipeline=self.pipeline,
             mo=MoConfig(routes=self.mo_routes),
         )
         self.ids: dict[str, int] = {}
+        self.connectors: dict[str, ScriptedConnector] = {"up": self.connector, **self.extra}
+        self.directory = AccountDirectory(self.database)
+        self.acceptance = Acceptance(
+            NumberPlan(), RoutingTable(self.rules, "up"), lambda n: self.connectors[n].is_bound
+        )
+        self.router = MessageRouter(self.acceptance, self.directory, self.clock)
         self.receipts = ReceiptHandler(
             self.committer, self.clock, self.config, self.ids, self.forwarded.extend
         )
         self.dispatcher = self.new_dispatcher()
         self.submissions = Submissions(
-            self.committer, self.clock, self.dispatcher.enqueue, self.pipeline.max_age
+            self.committer,
+            self.clock,
+            self.dispatcher.enqueue,
+            self.pipeline.max_age,
+            self.acceptance,
+            self.directory,
         )
         self.batches = BatchControl(
             self.database,
@@ -118,17 +135,19 @@ class Rig:
         dispatcher = Dispatcher(
             self.database,
             self.committer,
-            {"up": self.connector},
-            StaticRouter("up"),
+            self.connectors,
+            self.router,
             self.clock,
             self.pipeline,
             self.receipts.part_recorded,
+            self.directory.share,
         )
         dispatcher.connector_ids = self.ids
         return dispatcher
 
     async def start(self, dispatcher: Dispatcher | None = None) -> None:
         dispatcher = dispatcher or self.dispatcher
+        await self.directory.reload()
         dispatcher.startService()
         await dispatcher.ready
         self.receipts.load(await self.database.run("unmatched", load_unmatched))
@@ -136,7 +155,9 @@ class Rig:
         await self.settle()
 
     async def account(self, name: str = "Acme") -> AccountInfo:
-        return await self.accounts.create_account(name, "customer", 1.0)
+        info = await self.accounts.create_account(name, "customer", 1.0)
+        await self.directory.reload()
+        return info
 
     async def send(self, account: AccountInfo, text: str = "hi", **kw: Any) -> list[str]:
         request = SubmitRequest(

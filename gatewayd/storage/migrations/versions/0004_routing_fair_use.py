@@ -46,6 +46,12 @@ def upgrade() -> None:
             sa.Column("out_of_bundle", sa.Boolean(), nullable=False, server_default="0")
         )
         batch.add_column(sa.Column("resent", sa.Boolean(), nullable=False, server_default="0"))
+        batch.add_column(
+            sa.Column("scope", sa.String(length=16), nullable=False, server_default="")
+        )
+        batch.add_column(
+            sa.Column("operator", sa.String(length=64), nullable=False, server_default="")
+        )
         batch.create_index("ix_messages_account_status_id", ["account_id", "status", "id"])
     op.create_table(
         "sender_ids",
@@ -124,6 +130,8 @@ def downgrade() -> None:
         op.drop_table(table)
     with op.batch_alter_table("messages") as batch:
         batch.drop_index("ix_messages_account_status_id")
+        batch.drop_column("operator")
+        batch.drop_column("scope")
         batch.drop_column("resent")
         batch.drop_column("out_of_bundle")
     with op.batch_alter_table("batches") as batch:

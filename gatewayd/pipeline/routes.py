@@ -1,0 +1,57 @@
+"""Routing for the dispatcher: a queued message's route from the routing table, with the
+account's settings from the directory and the connectors' bind states."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from twisted.internet.interfaces import IReactorTime
+
+from gatewayd.pipeline.directory import AccountDirectory
+from gatewayd.pipeline.queues import TRANSACTIONAL
+from gatewayd.routing.acceptance import Acceptance
+from gatewayd.routing.senders import InvalidSender, SenderAddress, sender_address
+from gatewayd.routing.table import MessageClass, Routed, Unroutable
+from gatewayd.storage.messages import Outbound
+
+#: submit_sm statuses that mean "this SMSC will not take this destination": the route's next
+#: connector is tried (failover), if it has one.
+ROUTING_ERRORS = frozenset(
+    {
+        0x0000000B,  # ESME_RINVDSTADR
+        0x00000045,  # ESME_RSUBMITFAIL
+        0x00000050,  # ESME_RINVDSTTON
+        0x00000051,  # ESME_RINVDSTNPI
+        0x00000066,  # ESME_RX_R_APPN
+    }
+)
+
+
+class MessageRouter:
+    def __init__(
+        self, acceptance: Acceptance, directory: AccountDirectory, clock: IReactorTime
+    ) -> None:
+        self.acceptance = acceptance  # replaced on reload
+        self._directory = directory
+        self._clock = clock
+
+    def route(self, msg: Outbound) -> Routed | Unroutable:
+        account = self._directory.get(msg.account_id)
+        message_class: MessageClass = "transactional" if msg.priority >= TRANSACTIONAL else "bulk"
+        return self.acceptance.route(
+            account, msg.destination, msg.sender, message_class, self._clock.seconds()
+        )
+
+    def next_after(self, route: Routed, failed: str) -> Routed | None:
+        return self.acceptance.table.next_after(route, failed, self.acceptance.is_bound)
+
+
+@lru_cache(maxsize=1024)
+def source_address(sender: str) -> tuple[int, int]:
+    """TON and NPI for a sender ID (alphanumeric 5/0, short code 3/0, international 1/1)."""
+    if not sender:
+        return 0, 0
+    found: SenderAddress | InvalidSender = sender_address(sender)
+    if isinstance(found, InvalidSender):  # accepted before sender rules existed: send as is
+        return (1, 1) if sender.isdigit() else (5, 0)
+    return found.ton, found.npi
