@@ -276,7 +276,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to wait for a final status (0: do not wait)",
     )
-    register(sub, command, with_config)
+    register(sub, command, with_config, account)
     return p
 
 

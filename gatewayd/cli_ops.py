@@ -1,18 +1,29 @@
-"""The operator's day-to-day CLI commands: batches (through the running daemon), and, as
-they come, routing and fair-use explanations and account settings. Registered into the
-``gatewayd`` parser by :func:`register`; each handler takes the :class:`~gatewayd.cli.Cli`."""
+"""The operator's day-to-day CLI commands: batches (through the running daemon), routing rules
+and their explanation, and the accounts' routing settings and sender IDs. Registered into the
+``gatewayd`` parser by :func:`register`; each handler takes the :class:`~gatewayd.cli.Cli`.
+Every change is recorded in the audit log with the Unix user who made it."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
+import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from gatewayd.errors import ValidationError
 
 if TYPE_CHECKING:
     from gatewayd.cli import Cli
 
 Command = Callable[..., argparse.ArgumentParser]
 WithConfig = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
 
 
 def batch_action(cli: Cli, args: argparse.Namespace) -> int:
@@ -24,7 +35,145 @@ def batch_action(cli: Cli, args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Any, command: Command, with_config: WithConfig) -> None:
+def _when(text: str | None) -> float:
+    if not text:
+        return time.time()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"--at: {text!r} is not an ISO date and time") from None
+    if moment.tzinfo is None:
+        raise ValidationError("--at needs a time zone offset, e.g. 2026-11-23T22:30+00:00")
+    return moment.timestamp()
+
+
+def route_explain(cli: Cli, args: argparse.Namespace) -> int:
+    from gatewayd.config.policy import number_plan, routing_table
+    from gatewayd.routing.acceptance import Acceptance
+    from gatewayd.routing.numbers import InvalidNumber
+    from gatewayd.routing.rules_parse import parse_rules
+    from gatewayd.storage.account_policy import load_policies
+    from gatewayd.storage.route_rules import load_route_rules
+
+    config = cli.config(args)
+    db = cli.database(args)
+    _, specs = db.run_sync("route_rules", load_route_rules)
+    stored = parse_rules(specs, "route_rules")
+    account = next(
+        (p for p in db.run_sync("policies", load_policies).values() if p.name == args.account),
+        None,
+    )
+    if account is None:
+        raise ValidationError(f"--account: no account {args.account!r}")
+    down = set(args.down)
+    acceptance = Acceptance(
+        number_plan(config, args.config),
+        routing_table(config, args.config, stored),
+        lambda name: name not in down,
+    )
+    e164 = acceptance.plan.normalise(args.to, account.country)
+    if isinstance(e164, InvalidNumber):
+        raise ValidationError(f"--to: {e164.reason}")
+    destination = acceptance.plan.classify(e164, account.country)
+    cli.out(
+        f"{args.to} -> +{e164}: {destination.scope} for {account.name!r}, region "
+        f"{destination.region or '?'}, operator {destination.operator or 'unknown'}"
+    )
+    query = acceptance.query(account, destination, args.sender, args.message_class, _when(args.at))
+    for line in acceptance.table.explain(query, acceptance.is_bound).lines:
+        cli.out(line)
+    if not down:
+        cli.out("(every connector taken as bound; --down NAME to see failover)")
+    return 0
+
+
+def route_add(cli: Cli, args: argparse.Namespace) -> int:
+    from gatewayd.storage.route_rules import add_route_rule
+
+    try:
+        spec = json.loads(args.rule)
+    except ValueError:
+        raise ValidationError("--rule must be a JSON object in the config's shape") from None
+    if not isinstance(spec, dict):
+        raise ValidationError("--rule must be a JSON object in the config's shape")
+    from gatewayd.config.policy import routing_rules
+    from gatewayd.routing.rules_parse import parse_rules
+    from gatewayd.routing.table import connectors_used
+
+    config = cli.config(args)
+    routing_rules(config, args.config)
+    try:
+        missing = connectors_used(parse_rules([spec], "rule")) - set(config.connectors)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+    if missing:
+        raise ValidationError(f"--rule: no connector named {sorted(missing)[0]!r}")
+    db = cli.database(args)
+    db.run_sync("add_route", add_route_rule, spec, args.position, _actor(), time.time())
+    cli.out(f"routing rule {spec.get('name')!r} added; running daemons apply it within seconds")
+    return 0
+
+
+def route_remove(cli: Cli, args: argparse.Namespace) -> int:
+    from gatewayd.storage.route_rules import remove_route_rule
+
+    db = cli.database(args)
+    db.run_sync("remove_route", remove_route_rule, args.name, _actor(), time.time())
+    cli.out(f"routing rule {args.name!r} removed")
+    return 0
+
+
+def route_list(cli: Cli, args: argparse.Namespace) -> int:
+    from gatewayd.storage.route_rules import load_route_rules
+
+    config = cli.config(args)
+    _, specs = cli.database(args).run_sync("route_rules", load_route_rules)
+    for spec in specs:
+        cli.out(f"database  {json.dumps(spec, sort_keys=True)}")
+    for spec in config.routing.rules:
+        cli.out(f"config    {json.dumps(dict(spec), sort_keys=True, default=str)}")
+    cli.out(f"default   {config.routing.default_connector or '(none)'}")
+    return 0
+
+
+def account_set(cli: Cli, args: argparse.Namespace) -> int:
+    from gatewayd.storage.account_policy import SETTINGS, update_settings
+
+    changes = {key: getattr(args, key) for key in SETTINGS if getattr(args, key) is not None}
+    if not changes:
+        raise ValidationError("nothing to set: give at least one of --" + ", --".join(SETTINGS))
+    db = cli.database(args)
+    policy = db.run_sync("settings", update_settings, args.name, changes, _actor(), time.time())
+    pending = f", {policy.pending_plan} from {policy.plan_effective}" if policy.pending_plan else ""
+    cli.out(
+        f"{policy.name!r}: country {policy.country or '-'}, time zone {policy.timezone}, "
+        f"groups {','.join(sorted(policy.groups)) or '-'}, share {policy.share}, "
+        f"plan {policy.plan or '(default)'}{pending}"
+    )
+    return 0
+
+
+def account_sender(cli: Cli, args: argparse.Namespace) -> int:
+    from gatewayd.routing.senders import sender_error
+    from gatewayd.storage.account_policy import add_sender, load_policies, remove_sender
+
+    db = cli.database(args)
+    if args.sender_command == "add":
+        if reason := sender_error(args.sender):
+            raise ValidationError(f"sender {args.sender!r}: {reason}")
+        db.run_sync("add_sender", add_sender, args.name, args.sender.strip(), _actor(), time.time())
+    elif args.sender_command == "remove":
+        db.run_sync("remove_sender", remove_sender, args.name, args.sender, _actor(), time.time())
+    policies = db.run_sync("policies", load_policies).values()
+    found = next((p for p in policies if p.name == args.name), None)
+    if found is None:
+        raise ValidationError(f"--name: no account {args.name!r}")
+    allowed = ", ".join(sorted(found.senders)) or "any well-formed sender ID (no list)"
+    cli.out(f"{args.name!r} may send as: {allowed}")
+    return 0
+
+
+def register(sub: Any, command: Command, with_config: WithConfig, account: Any) -> None:
     batch = sub.add_parser("batch", help="batches (campaigns)").add_subparsers(
         dest="batch_command", required=True, metavar="BATCH_COMMAND"
     )
@@ -35,3 +184,75 @@ def register(sub: Any, command: Command, with_config: WithConfig) -> None:
     ):
         c = with_config(command(name, f"{help} (through the running daemon)", batch_action, batch))
         c.add_argument("batch_id", type=int, metavar="BATCH_ID")
+    _route_commands(sub, command, with_config)
+    _account_commands(command, with_config, account)
+
+
+def _route_commands(sub: Any, command: Command, with_config: WithConfig) -> None:
+    route = sub.add_parser("route", help="routing rules").add_subparsers(
+        dest="route_command", required=True, metavar="ROUTE_COMMAND"
+    )
+    c = with_config(
+        command("explain", "show the route a message would take, and why", route_explain, route)
+    )
+    c.add_argument("--account", required=True, metavar="NAME")
+    c.add_argument("--to", required=True, metavar="NUMBER")
+    c.add_argument("--sender", default="")
+    c.add_argument(
+        "--class", dest="message_class", choices=["transactional", "bulk"], default="transactional"
+    )
+    c.add_argument("--at", metavar="ISO_TIME", help="the time to route at (default: now)")
+    c.add_argument(
+        "--down",
+        action="append",
+        default=[],
+        metavar="CONNECTOR",
+        help="take this connector as not bound; repeat it",
+    )
+    c = with_config(
+        command("add", "add a routing rule to the database (before the config's)", route_add, route)
+    )
+    c.add_argument(
+        "--rule",
+        required=True,
+        metavar="JSON",
+        help='e.g. {"name": "ml", "prefixes": ["223"], "connector": "orange"}',
+    )
+    c.add_argument("--position", type=int, metavar="N", help="0 = first (default: last)")
+    c = with_config(
+        command("remove", "remove a routing rule from the database", route_remove, route)
+    )
+    c.add_argument("name", metavar="NAME")
+    with_config(
+        command("list", "list the routing rules in the order they are tried", route_list, route)
+    )
+
+
+def _account_commands(command: Command, with_config: WithConfig, account: Any) -> None:
+    c = with_config(
+        command("set", "change an account's routing and fair-use settings", account_set, account)
+    )
+    c.add_argument("--name", required=True, metavar="ACCOUNT")
+    c.add_argument("--country", metavar="CC", help="ISO country for national numbers ('' to clear)")
+    c.add_argument(
+        "--timezone", metavar="ZONE", help="IANA zone for the counters, e.g. Africa/Bamako"
+    )
+    c.add_argument("--groups", metavar="G1,G2", help="routing groups")
+    c.add_argument("--share", metavar="N", help="weight of its turn on shared connectors (1-1000)")
+    c.add_argument("--plan", metavar="PLAN", help="takes effect on the 1st of next month")
+    c.add_argument(
+        "--alert-msisdn", dest="alert_msisdn", metavar="NUMBER", help="quota alerts by SMS"
+    )
+    c.add_argument(
+        "--fair-use", dest="fair_use", metavar="JSON", help="overrides of the plan's rules"
+    )
+    for name, help in (
+        ("add", "grant a sender ID"),
+        ("remove", "revoke a sender ID"),
+        ("list", "list the sender IDs"),
+    ):
+        c = with_config(command(f"sender-{name}", f"{help} of an account", account_sender, account))
+        c.set_defaults(sender_command=name)
+        c.add_argument("--name", required=True, metavar="ACCOUNT")
+        if name != "list":
+            c.add_argument("sender", metavar="SENDER")
