@@ -27,6 +27,7 @@ from gatewayd.pipeline.callbacks import CallbackClient
 from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.dispatcher import Dispatcher
 from gatewayd.pipeline.outbox import Outbox
+from gatewayd.pipeline.pacing import Pacing
 from gatewayd.pipeline.receipts import ReceiptHandler
 from gatewayd.pipeline.routes import MessageRouter
 from gatewayd.pipeline.smpp_ingress import SmppMessages
@@ -34,6 +35,7 @@ from gatewayd.pipeline.submission import Submissions
 from gatewayd.routing.acceptance import Acceptance
 from gatewayd.routing.rules_parse import parse_rules
 from gatewayd.routing.table import Rule
+from gatewayd.routing.throttle import RateLimits
 from gatewayd.services import TypedMultiService, TypedService
 from gatewayd.smpp.client import UpstreamConnector
 from gatewayd.smpp.server import SmppServerFactory
@@ -163,6 +165,11 @@ class Gateway(TypedMultiService):
             pipeline,
             self.receipts.part_recorded,
             self.directory.share,
+            Pacing(
+                self._account_rate,
+                config.throttle.operators,
+                lambda e164: self.acceptance.plan.classify(e164).operator,
+            ),
         )
         self.dispatcher.connector_ids = self._connector_ids
         self.dispatcher.ready.addCallback(lambda _: self._recover_receipts())
@@ -173,6 +180,7 @@ class Gateway(TypedMultiService):
             pipeline.max_age,
             self.acceptance,
             self.directory,
+            RateLimits(lambda key: self._account_rate(key) if isinstance(key, int) else 0.0),
         )
         self.batches = BatchControl(
             self.db, reactor, self.dispatcher.enqueue, self.dispatcher.forget
@@ -193,6 +201,10 @@ class Gateway(TypedMultiService):
             routing_table(config, self._source, self._route_rules[1]),
             self._is_bound,
         )
+
+    def _account_rate(self, account_id: int) -> float:
+        tps = self.directory.get(account_id).tps
+        return self.config.smpp_server.default_account_tps if tps is None else tps
 
     def _is_bound(self, name: str) -> bool:
         connector = self.connectors.get(name)

@@ -8,6 +8,8 @@ and answer ``ESME_RSYSERR`` / HTTP 500.
 
 from __future__ import annotations
 
+import math
+
 
 class GatewayError(Exception):
     """Base class: carries what every edge needs to report the failure."""
@@ -57,6 +59,23 @@ class PermissionDenied(GatewayError):
 class AuthenticationFailed(GatewayError):
     smpp_status = 0x0000000E  # ESME_RINVPASWD
     http_status = 401
+
+
+class RateLimited(GatewayError):
+    """Over a messages-per-second limit: try again ``retry_after`` seconds later (SMPP
+    ESME_RTHROTTLED, HTTP 429 with Retry-After)."""
+
+    smpp_status = 0x00000058
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after(error: RateLimited) -> bytes:
+    """The HTTP Retry-After value: whole seconds, at least 1."""
+    return str(max(1, math.ceil(error.retry_after))).encode()
 
 
 class Conflict(GatewayError):

@@ -19,7 +19,14 @@ from twisted.web.static import File
 
 from gatewayd.admin.rendering import STATIC, form_value, redirect, render
 from gatewayd.config import AdminConfig
-from gatewayd.errors import AuthenticationFailed, GatewayError, NotFound, PermissionDenied
+from gatewayd.errors import (
+    AuthenticationFailed,
+    GatewayError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    retry_after,
+)
 from gatewayd.pipeline.submission import InvalidRecipients, Submissions, SubmitRequest
 from gatewayd.routing.numbers import split_recipients
 from gatewayd.security import new_token, tokens_equal
@@ -205,6 +212,8 @@ class Console:
         except GatewayError as e:
             if e.http_status >= 500:
                 raise
+            if isinstance(e, RateLimited):
+                request.setHeader(b"Retry-After", retry_after(e))
             return self._compose_page(request, session, values, e.message, e.http_status)
         return redirect(request, "/messages")
 

@@ -15,7 +15,7 @@ from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource
 
-from gatewayd.errors import GatewayError, NotFound, ValidationError
+from gatewayd.errors import GatewayError, NotFound, RateLimited, ValidationError, retry_after
 from gatewayd.pipeline.batches import BatchControl
 from gatewayd.pipeline.queues import BULK, TRANSACTIONAL
 from gatewayd.pipeline.submission import Submissions, SubmitRequest
@@ -53,6 +53,8 @@ class ControlApi:
     @app.handle_errors(GatewayError)
     def _gateway_error(self, request: IRequest, failure: Any) -> bytes:
         error: GatewayError = failure.value
+        if isinstance(error, RateLimited):
+            request.setHeader(b"Retry-After", retry_after(error))
         return _json(request, error.http_status, {"error": error.message})
 
     @app.handle_errors(Exception)

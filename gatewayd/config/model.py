@@ -216,6 +216,22 @@ def _no_plans() -> Mapping[str, Mapping[str, Any]]:
     return MappingProxyType({})
 
 
+def _rates(value: Any) -> str | None:
+    for name, rate in value.items():
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0:
+            return f"{name!r}: the rate is a number of messages per second, 0 or more"
+    return None
+
+
+def _no_rates() -> Mapping[str, float]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class ThrottleConfig:
+    operators: Mapping[str, float] = field(default_factory=_no_rates, metadata={"check": _rates})
+
+
 @dataclass(frozen=True)
 class FairUseConfig:
     default_plan: str = "standard"
@@ -275,6 +291,7 @@ class Config:
     simulator: SimulatorConfig = SimulatorConfig()
     routing: RoutingConfig = RoutingConfig()
     numbers: NumbersConfig = NumbersConfig()
+    throttle: ThrottleConfig = ThrottleConfig()
     fair_use: FairUseConfig = FairUseConfig()
     plans: Mapping[str, Mapping[str, Any]] = field(default_factory=_no_plans)
     pipeline: PipelineConfig = PipelineConfig()

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from gatewayd.config import ConnectorConfig, PipelineConfig
 from gatewayd.logsetup import info_enabled
+from gatewayd.pipeline.pacing import RETRY, Pacing
 from gatewayd.pipeline.queues import TRANSACTIONAL, SendQueue, WeightOf, equal_shares
 from gatewayd.pipeline.routes import ROUTING_ERRORS, source_address
 from gatewayd.pipeline.smsc_ids import normalise
@@ -135,6 +136,7 @@ class Dispatcher(TypedService):
         config: PipelineConfig,
         on_part_recorded: PartRecorded | None = None,
         weight_of: WeightOf = equal_shares,
+        pacing: Pacing | None = None,
     ) -> None:
         self._db = db
         self._committer = committer
@@ -146,6 +148,8 @@ class Dispatcher(TypedService):
         self.connector_ids: dict[str, int] = {}
         self._queues: dict[str, SendQueue] = {}
         self._weight_of = weight_of
+        self._pacing = pacing
+        self._wakes: dict[str, IDelayedCall] = {}  # connectors whose queue is all paced
         # Each queued message's route, for failover after a routing error.
         self._routes: dict[int, Routed] = {}
         self._known: set[int] = set()  # queued or in flight, so a refill never doubles one
@@ -191,6 +195,9 @@ class Dispatcher(TypedService):
         super().stopService()
         if self._loop.running:
             self._loop.stop()
+        for wake in self._wakes.values():
+            wake.cancel()
+        self._wakes.clear()
         # Whatever is in flight settles (the connectors fail what they still hold when they
         # stop, after us) and is recorded before the database goes.
         return self._committer.drain()
@@ -285,11 +292,18 @@ class Dispatcher(TypedService):
         # not stuck behind a long bulk run already handed over.
         cap = max(2 * config.window * config.binds, 20)
         now = self._clock.seconds()
+        pacing = self._pacing
         while queue and self._in_flight.get(name, 0) < cap and name not in self._resting:
-            msg = queue.peek()
+            if pacing is None:
+                msg = queue.peek()
+            else:
+                msg = queue.peek_eligible(lambda m: pacing.ready(m, now))
+                if msg is None:
+                    self._wake_later(name)
+                    break
             assert msg is not None
             if msg.expires_at is not None and now >= msg.expires_at:
-                queue.pop()
+                queue.take(msg)
                 self._expire(msg, now)
                 continue
             submissions = [
@@ -299,8 +313,18 @@ class Dispatcher(TypedService):
             ]
             if not connector.has_room(len(submissions)):
                 break
-            queue.pop()
+            queue.take(msg)
+            if pacing is not None:
+                pacing.sent(msg, now)
             self._send(name, connector, msg, submissions)
+
+    def _wake_later(self, name: str) -> None:
+        if name not in self._wakes:
+            self._wakes[name] = self._clock.callLater(RETRY, self._wake, name)
+
+    def _wake(self, name: str) -> None:
+        del self._wakes[name]
+        self.pump(name)
 
     def _send(
         self,

@@ -84,8 +84,30 @@ class SendQueue:
 
     def pop(self) -> Outbound | None:
         level = self._first()
-        if level is None:
-            return None
+        return None if level is None else self._pop_head(level)
+
+    def peek_eligible(self, ok: Callable[[Outbound], bool]) -> Outbound | None:
+        """The first message ``ok`` accepts, in pop order but passing over the accounts whose
+        head message it refuses (paced): highest level first, accounts in turn order."""
+        for priority in self._order:
+            level = self._levels[priority]
+            for account in level.ring:
+                msg = level.fifos[account][0]
+                if ok(msg):
+                    return msg
+        return None
+
+    def take(self, msg: Outbound) -> None:
+        """Pop ``msg``, as returned by :meth:`peek_eligible`: the accounts passed over go
+        behind its account, which gets the turn."""
+        level = self._levels[msg.priority]
+        if level.ring[0] != msg.account_id:
+            while level.ring[0] != msg.account_id:
+                level.ring.rotate(-1)
+            self._start_turn(level)
+        self._pop_head(level)
+
+    def _pop_head(self, level: _Level) -> Outbound:
         account = level.ring[0]
         fifo = level.fifos[account]
         msg = fifo.popleft()

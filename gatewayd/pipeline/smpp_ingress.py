@@ -74,7 +74,8 @@ class SmppMessages:
         return BindLimits(
             max_binds=principal.smpp_max_binds,
             networks=tuple(ip_network(n, strict=False) for n in principal.smpp_allowed_networks),
-            tps=principal.smpp_tps,
+            # The account's rate is enforced once for every channel, by Submissions.
+            tps=0.0,
         )
 
     def submit(self, principal: AccountInfo, pdu: Pdu) -> Deferred[str]:

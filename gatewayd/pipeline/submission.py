@@ -9,7 +9,7 @@ from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from gatewayd.errors import ValidationError
+from gatewayd.errors import RateLimited, ValidationError
 from gatewayd.logsetup import info_enabled
 from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.queues import BULK, TRANSACTIONAL
@@ -17,6 +17,7 @@ from gatewayd.routing.acceptance import Acceptance, Refused
 from gatewayd.routing.account import AccountPolicy
 from gatewayd.routing.numbers import NumberPlan
 from gatewayd.routing.table import MessageClass, RoutingTable
+from gatewayd.routing.throttle import RateLimits, Throttled
 from gatewayd.smpp.text import segments
 from gatewayd.storage.accounts import AccountInfo
 from gatewayd.storage.committer import GroupCommitter
@@ -129,6 +130,7 @@ class Submissions:
         max_age: float = 172800.0,
         acceptance: Acceptance = _PLAIN,
         directory: AccountDirectory | None = None,
+        limits: RateLimits | None = None,
     ) -> None:
         self._committer = committer
         self._clock = clock
@@ -136,6 +138,9 @@ class Submissions:
         self._max_age = max_age
         self.acceptance = acceptance  # replaced on reload
         self._directory = directory
+        # Per account, over every channel: an interactive sender over its rate is refused
+        # (ESME_RTHROTTLED, HTTP 429); batches are accepted and paced by the dispatcher.
+        self._limits = limits
 
     def submit(self, request: SubmitRequest) -> Deferred[list[str]]:
         """Fires with the public ids once committed; fails with ValidationError at once.
@@ -149,6 +154,12 @@ class Submissions:
             account = request.account
             policy = self._directory.get(account.id, account.name) if self._directory else None
             batch = prepare(request, now, self._max_age, self.acceptance, policy)
+            if self._limits is not None and len(batch.recipients) == 1:
+                decision = self._limits.take(account.id, now)
+                if isinstance(decision, Throttled):
+                    raise RateLimited(
+                        f"{account.name} is over its messages per second", decision.retry_after
+                    )
         except Exception:  # a Deferred caller expects its errors in the Deferred
             return fail()
         d = self._committer.add(ACCEPT, Accept(batch, now))

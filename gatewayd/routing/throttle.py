@@ -9,6 +9,7 @@ per-account TPS and translates :class:`Throttled` into ESME_RTHROTTLED.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 #: A rate of 0 means "no limit" throughout this module.
@@ -61,6 +62,13 @@ class TokenBucket:
             self._tokens -= tokens
             return ALLOWED
         return Throttled((tokens - self._tokens) / self._rate)
+
+    def available(self, now: float) -> float:
+        """Tokens in the bucket at ``now`` (infinite when unlimited)."""
+        if self._rate == UNLIMITED:
+            return float("inf")
+        self._refill(now)
+        return self._tokens
 
     def _refill(self, now: float) -> None:
         # A clock that steps backwards must not mint tokens from nothing.
@@ -188,3 +196,33 @@ class AdaptiveLimiter:
     def rate(self, now: float) -> float:
         """The limit in force (0 = unlimited)."""
         return self.adaptive.rate(now)
+
+
+class RateLimits:
+    """One token bucket per key (an account, a destination operator), each at the rate
+    ``rate_of(key)`` (0 = unlimited, which keeps no bucket). The rate is looked up on every
+    take, so a changed setting applies at once. A second's worth of burst: senders send a
+    window at once, and these limits are fair use, not an SMSC's exact capacity."""
+
+    def __init__(self, rate_of: Callable[[Hashable], float]) -> None:
+        self._rate_of = rate_of
+        self._buckets: dict[Hashable, TokenBucket] = {}
+
+    def take(self, key: Hashable, now: float) -> Decision:
+        rate = self._rate_of(key)
+        if rate == UNLIMITED:
+            self._buckets.pop(key, None)
+            return ALLOWED
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(rate, now, burst=rate)
+        elif bucket.rate != rate:
+            bucket.set_rate(rate, now, burst=rate)
+        return bucket.take(now)
+
+    def would_allow(self, key: Hashable, now: float) -> bool:
+        """Whether :meth:`take` would allow now, without taking."""
+        bucket = self._buckets.get(key)
+        if bucket is None or self._rate_of(key) == UNLIMITED:
+            return True
+        return bucket.available(now) >= 1.0

@@ -14,12 +14,14 @@ from gatewayd.config import Config, ConnectorConfig, MoConfig, PipelineConfig
 from gatewayd.pipeline.batches import BatchControl
 from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.dispatcher import Dispatcher
+from gatewayd.pipeline.pacing import Pacing
 from gatewayd.pipeline.receipts import ReceiptHandler
 from gatewayd.pipeline.routes import MessageRouter
 from gatewayd.pipeline.submission import Submissions, SubmitRequest
 from gatewayd.routing.acceptance import Acceptance
 from gatewayd.routing.numbers import NumberPlan
 from gatewayd.routing.table import RoutingTable, Rule
+from gatewayd.routing.throttle import RateLimits
 from gatewayd.smpp import pdu as p
 from gatewayd.smpp.receipts import ESM_CLASS_RECEIPT, receipt_tlvs
 from gatewayd.storage.accounts import AccountInfo, AccountStore
@@ -89,6 +91,8 @@ class Rig:
     pipeline: PipelineConfig = field(default_factory=lambda: PipelineConfig(commit_delay=0.0))
     mo_routes: Mapping[str, str] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
+    account_tps: float = 0.0
+    operator_tps: Mapping[str, float] = field(default_factory=dict)
     extra: Mapping[str, ScriptedConnector] = field(default_factory=dict)
     clock: Clock = field(default_factory=Clock)
     forwarded: list[OutboxRow] = field(default_factory=list)
@@ -122,6 +126,7 @@ class Rig:
             self.pipeline.max_age,
             self.acceptance,
             self.directory,
+            RateLimits(lambda key: self.account_tps),
         )
         self.batches = BatchControl(
             self.database,
@@ -141,6 +146,11 @@ class Rig:
             self.pipeline,
             self.receipts.part_recorded,
             self.directory.share,
+            Pacing(
+                lambda account: self.account_tps,
+                self.operator_tps,
+                lambda e164: self.acceptance.plan.classify(e164).operator,
+            ),
         )
         dispatcher.connector_ids = self.ids
         return dispatcher

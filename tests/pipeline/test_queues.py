@@ -104,3 +104,21 @@ def test_every_message_comes_out_once_priority_first_fifo_per_account(
     for m in drain(fresh):
         seen.setdefault((m.account_id, m.priority), []).append(m.id)
     assert seen == per_account
+
+
+def test_a_paced_account_is_passed_over_and_the_next_one_gets_the_turn() -> None:
+    queue = SendQueue()
+    for i in range(3):
+        queue.push(msg(i, account=1))
+        queue.push(msg(10 + i, account=2))
+    queue.push(msg(20, account=3, priority=BULK))
+    paced = {1}
+    first = queue.peek_eligible(lambda m: m.account_id not in paced)
+    assert first is not None and first.id == 10
+    queue.take(first)
+    assert queue.peek_eligible(lambda m: False) is None
+    paced = {1, 2}
+    third = queue.peek_eligible(lambda m: m.account_id not in paced)
+    assert third is not None and third.id == 20
+    queue.take(third)
+    assert [m.id for m in drain(queue)] == [0, 11, 1, 12, 2]  # 1 was passed over: its turn

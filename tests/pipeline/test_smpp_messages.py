@@ -101,6 +101,7 @@ async def test_unknown_ids_and_bind_limits(database: Database) -> None:
         await service.replace(acme, ReplaceRequest("nope", NOBODY, "", "", 0, 0, b"x"))
     limited = AccountInfo(9, "L", "customer", "l", False, 2, 5.0, ("10.0.0.0/8", "::1"))
     limits = service.limits(limited)
-    assert limits.max_binds == 2 and limits.tps == 5.0
+    # The account's rate is applied by Submissions for every channel, not by the SMPP server.
+    assert limits.max_binds == 2 and limits.tps == 0.0
     assert limits.networks == (ip_network("10.0.0.0/8"), ip_network("::1/128"))
     assert service.limits(acme).max_binds is None
