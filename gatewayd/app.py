@@ -41,6 +41,7 @@ from gatewayd.smpp.client import UpstreamConnector
 from gatewayd.smpp.server import SmppServerFactory
 from gatewayd.smpp.simulator import SimulatorFactory
 from gatewayd.storage.accounts import AccountInfo, AccountStore
+from gatewayd.storage.batches import group_numbers
 from gatewayd.storage.committer import GroupCommitter
 from gatewayd.storage.database import Database, create_db_engine, thread_count
 from gatewayd.storage.messages import MessageStore
@@ -181,6 +182,7 @@ class Gateway(TypedMultiService):
             self.acceptance,
             self.directory,
             RateLimits(lambda key: self._account_rate(key) if isinstance(key, int) else 0.0),
+            lambda account_id, names: self.db.run("groups", group_numbers, account_id, names),
         )
         self.batches = BatchControl(
             self.db, reactor, self.dispatcher.enqueue, self.dispatcher.forget

@@ -81,13 +81,16 @@ class ControlApi:
 
     @app.route("/v1/batches", methods=["POST"])
     async def submit_batch(self, request: IRequest) -> bytes:
-        """One text to many recipients: {"account", "to": [...], "text", "sender", "subject",
-        "scheduled_at" (epoch seconds), "priority" ("transactional" or "bulk")}."""
+        """One text to many recipients: {"account", "to": [...], "groups": [...], "text",
+        "sender", "subject", "scheduled_at" (epoch seconds), "priority" ("transactional" or
+        "bulk")}."""
         body = _read_json(request)
         account = await self._accounts.account_by_name(_text(body, "account"))
-        to = body.get("to")
+        to, groups = body.get("to", []), body.get("groups", [])
         if not isinstance(to, list) or not all(isinstance(n, str) for n in to):
             raise ValidationError("'to' must be a list of numbers")
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise ValidationError("'groups' must be a list of contact group names")
         scheduled_at = body.get("scheduled_at")
         if scheduled_at is not None and not isinstance(scheduled_at, int | float):
             raise ValidationError("'scheduled_at' must be a number of seconds since the epoch")
@@ -107,6 +110,7 @@ class ControlApi:
                 subject=str(body.get("subject", "")),
                 priority=priority,
                 scheduled_at=scheduled_at,
+                groups=groups,
             )
         )
         body = {"batch_id": accepted.batch_id, "message_ids": accepted.ids}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IReactorTime
@@ -44,6 +44,11 @@ class SubmitRequest:
     priority: int | None = None  # None: transactional for one recipient, bulk for more
     expires_at: float | None = None  # None: now (or the scheduled time) + [pipeline] max_age
     scheduled_at: float | None = None  # held until then; None or past: send now
+    groups: Sequence[str] = ()  # the account's contact groups, added to the recipients
+
+
+#: The mobile numbers of an account's contact groups (by name), for batches.
+GroupNumbers = Callable[[int, Sequence[str]], Deferred[list[str]]]
 
 
 class InvalidRecipients(ValidationError):
@@ -131,6 +136,7 @@ class Submissions:
         acceptance: Acceptance = _PLAIN,
         directory: AccountDirectory | None = None,
         limits: RateLimits | None = None,
+        group_numbers: GroupNumbers | None = None,
     ) -> None:
         self._committer = committer
         self._clock = clock
@@ -141,6 +147,7 @@ class Submissions:
         # Per account, over every channel: an interactive sender over its rate is refused
         # (ESME_RTHROTTLED, HTTP 429); batches are accepted and paced by the dispatcher.
         self._limits = limits
+        self._group_numbers = group_numbers
 
     def submit(self, request: SubmitRequest) -> Deferred[list[str]]:
         """Fires with the public ids once committed; fails with ValidationError at once.
@@ -148,7 +155,20 @@ class Submissions:
         return self.submit_batch(request).addCallback(lambda accepted: accepted.ids)
 
     def submit_batch(self, request: SubmitRequest) -> Deferred[Accepted]:
-        """As :meth:`submit`, with the batch id."""
+        """As :meth:`submit`, with the batch id. Contact groups are expanded first; the
+        recipients are de-duplicated across individuals, pasted lists and groups."""
+        if not request.groups:
+            return self._submit(request)
+        if self._group_numbers is None:
+            return fail(ValidationError("contact groups cannot be used here"))
+        d = self._group_numbers(request.account.id, request.groups)
+        return d.addCallback(
+            lambda numbers: self._submit(
+                replace(request, recipients=[*request.recipients, *numbers], groups=())
+            )
+        )
+
+    def _submit(self, request: SubmitRequest) -> Deferred[Accepted]:
         now = self._clock.seconds()
         try:
             account = request.account

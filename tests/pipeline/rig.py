@@ -25,6 +25,7 @@ from gatewayd.routing.throttle import RateLimits
 from gatewayd.smpp import pdu as p
 from gatewayd.smpp.receipts import ESM_CLASS_RECEIPT, receipt_tlvs
 from gatewayd.storage.accounts import AccountInfo, AccountStore
+from gatewayd.storage.batches import group_numbers
 from gatewayd.storage.committer import GroupCommitter
 from gatewayd.storage.database import Database
 from gatewayd.storage.messages import MessageStore, MessageView, Outbound
@@ -127,6 +128,7 @@ class Rig:
             self.acceptance,
             self.directory,
             RateLimits(lambda key: self.account_tps),
+            lambda account, names: self.database.run("groups", group_numbers, account, names),
         )
         self.batches = BatchControl(
             self.database,

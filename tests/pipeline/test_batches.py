@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 import pytest_twisted
+from sqlalchemy.orm import Session
 
 from gatewayd.errors import Conflict, NotFound
+from gatewayd.pipeline.submission import SubmitRequest
 from gatewayd.status import Status
 from gatewayd.storage.database import Database
+from gatewayd.storage.models import Contact, ContactGroup, GroupMember
 from tests.pipeline.rig import Rig, ScriptedConnector
 
 NUMBERS = [f"2237660{i:04d}" for i in range(10)]
@@ -82,3 +85,37 @@ async def test_cancel_ends_what_is_still_queued_and_only_for_its_owner(database:
     rig.clock.advance(1)
     await rig.settle()
     assert sent(rig) == []
+
+
+def _group(s: Session, account_id: int, name: str, numbers: list[str]) -> None:
+    group = ContactGroup(account_id=account_id, name=name, created_at=0.0)
+    s.add(group)
+    s.flush()
+    for i, number in enumerate(numbers):
+        contact = Contact(
+            account_id=account_id, first_name=f"C{i}", last_name="X", msisdn=number, created_at=0
+        )
+        s.add(contact)
+        s.flush()
+        s.add(GroupMember(group_id=group.id, contact_id=contact.id))
+
+
+@pytest_twisted.ensureDeferred
+async def test_groups_and_individuals_make_one_de_duplicated_batch(database: Database) -> None:
+    rig = Rig(database, ScriptedConnector())
+    await rig.start()
+    acme, other = await rig.account("Acme"), await rig.account("Other")
+    await database.run("group", _group, acme.id, "clients", NUMBERS[:3])
+    await database.run("group", _group, acme.id, "staff", [NUMBERS[2], NUMBERS[3]])
+    await database.run("group", _group, other.id, "theirs", [NUMBERS[9]])
+    request = SubmitRequest(
+        acme, None, "api", [NUMBERS[0], NUMBERS[4]], "promo", groups=["clients", "staff"]
+    )
+    accepted = await rig.submissions.submit_batch(request)
+    await rig.settle()
+    assert sorted(sent(rig)) == sorted(n.encode() for n in NUMBERS[:5])
+    assert len(accepted.ids) == 5
+    with pytest.raises(NotFound, match="no group 'theirs'"):
+        await rig.submissions.submit_batch(
+            SubmitRequest(acme, None, "api", [], "x", groups=["theirs"])
+        )
