@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from gatewayd.config import DatabaseConfig
 from gatewayd.pipeline.submission import SubmitRequest, prepare
 from gatewayd.routing.acceptance import Acceptance
@@ -21,7 +23,7 @@ from gatewayd.routing.account import AccountPolicy
 from gatewayd.routing.numbers import NumberPlan
 from gatewayd.routing.table import Failover, Match, RoutingTable, Rule
 from gatewayd.storage.accounts import create_account
-from gatewayd.storage.database import Database, create_db_engine
+from gatewayd.storage.database import create_db_engine
 from gatewayd.storage.migrate import upgrade
 from gatewayd.storage.traffic import ACCEPT, Accept
 
@@ -61,7 +63,8 @@ def measure(url: str) -> list[tuple[str, str]]:
     t0 = time.perf_counter()
     batch = prepare(request, now, 172800.0, acceptance, account)
     t1 = time.perf_counter()
-    [accepted] = db.run_sync("accept", ACCEPT.apply, [Accept(batch, now)])
+    with Session(engine) as s, s.begin():
+        [accepted] = ACCEPT.apply(s, [Accept(batch, now)])
     t2 = time.perf_counter()
     engine.dispose()
     assert len(accepted.ids) == RECIPIENTS
