@@ -51,10 +51,8 @@ def recipients(count: int) -> list[str]:
 def measure(url: str) -> list[tuple[str, str]]:
     engine = create_db_engine(DatabaseConfig(url=url))
     upgrade(engine)
-    db = Database(engine, None, 1)
-    info = db.run_sync(
-        "account", create_account, f"Bench {time.time_ns()}", "customer", time.time()
-    )
+    with Session(engine) as s, s.begin():
+        info = create_account(s, f"Bench {time.time_ns()}", "customer", time.time())
     acceptance = Acceptance(NumberPlan(PREFIXES, "ML"), RoutingTable(RULES, "a"), lambda n: True)
     account = AccountPolicy(info.id, info.name, country="ML", senders=frozenset({"Bench"}))
     raws = recipients(RECIPIENTS)
