@@ -11,13 +11,14 @@ import platform
 import sys
 from collections.abc import Callable
 
-from bench import batches, codec, fuzz, numbers_cost, pipeline, routing_cost
+from bench import batches, codec, fairuse_cost, fuzz, numbers_cost, pipeline, routing_cost
 
 BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "codec": codec.main,
     "fuzz": fuzz.main,
     "numbers": numbers_cost.main,
     "routing": routing_cost.main,
+    "fairuse": fairuse_cost.main,
     "batches": batches.main,
 }
 #: Benchmarks run only when named first, with their own arguments.

@@ -308,6 +308,18 @@ tps = 0.0
 
 [routing]
 default_connector = "sink"
+
+# Fair use evaluated for every message, with limits the load never reaches.
+[fair_use]
+default_plan = "bench"
+[plans.bench]
+distinct_recipients = 10000000
+hourly_messages = 100000000
+monthly_quota = 1000000000
+quota_mode = "unblocked"
+spending_cap = 1000000000
+price_national = "0.02"
+price_international = "0.05"
 """
     path = work / "gatewayd.toml"
     path.write_text(text, encoding="utf-8")

@@ -19,7 +19,7 @@ from gatewayd.admin.console import Console
 from gatewayd.admin.control import ControlApi
 from gatewayd.admin.rendering import make_environment
 from gatewayd.config import Config, ConnectorConfig, diff_config
-from gatewayd.config.policy import mo_table, number_plan, routing_table
+from gatewayd.config.policy import fair_use_policy, mo_table, number_plan, routing_table
 from gatewayd.errors import ConfigError
 from gatewayd.listeners import ListenerService
 from gatewayd.pipeline.batches import BatchControl
@@ -183,7 +183,9 @@ class Gateway(TypedMultiService):
             self.directory,
             RateLimits(lambda key: self._account_rate(key) if isinstance(key, int) else 0.0),
             lambda account_id, names: self.db.run("groups", group_numbers, account_id, names),
+            fair_use_policy(config, source),
         )
+        self.dispatcher.fair_use = self.submissions.fair_use
         self.batches = BatchControl(
             self.db, reactor, self.dispatcher.enqueue, self.dispatcher.forget
         )
@@ -328,6 +330,10 @@ class Gateway(TypedMultiService):
         notes = []
         for key in changes:
             if key.startswith(("routing.", "numbers.")):
+                notes.append(f"{key}: applied")
+            elif key.startswith(("plans", "fair_use.")):
+                policy = fair_use_policy(new, self._source)
+                self.submissions.fair_use = self.dispatcher.fair_use = policy
                 notes.append(f"{key}: applied")
             elif key.startswith("mo."):
                 self.receipts.mo = mo_table(new, self._source)

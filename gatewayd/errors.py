@@ -73,6 +73,23 @@ class RateLimited(GatewayError):
         self.retry_after = retry_after
 
 
+class PolicyRefused(RateLimited):
+    """Fair use refused the message (``rule``): the status and wait come from the rule."""
+
+    def __init__(
+        self,
+        message: str,
+        rule: str,
+        smpp_status: int,
+        http_status: int,
+        retry_after: float | None,
+    ) -> None:
+        super().__init__(message, retry_after or 0.0)
+        self.rule = rule
+        self.smpp_status = smpp_status
+        self.http_status = http_status
+
+
 def retry_after(error: RateLimited) -> bytes:
     """The HTTP Retry-After value: whole seconds, at least 1."""
     return str(max(1, math.ceil(error.retry_after))).encode()

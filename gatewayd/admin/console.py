@@ -212,7 +212,7 @@ class Console:
         except GatewayError as e:
             if e.http_status >= 500:
                 raise
-            if isinstance(e, RateLimited):
+            if isinstance(e, RateLimited) and e.http_status == 429:
                 request.setHeader(b"Retry-After", retry_after(e))
             return self._compose_page(request, session, values, e.message, e.http_status)
         return redirect(request, "/messages")

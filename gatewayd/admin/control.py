@@ -53,7 +53,7 @@ class ControlApi:
     @app.handle_errors(GatewayError)
     def _gateway_error(self, request: IRequest, failure: Any) -> bytes:
         error: GatewayError = failure.value
-        if isinstance(error, RateLimited):
+        if isinstance(error, RateLimited) and error.http_status == 429:
             request.setHeader(b"Retry-After", retry_after(error))
         return _json(request, error.http_status, {"error": error.message})
 

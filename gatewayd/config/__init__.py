@@ -128,11 +128,12 @@ def cross_check(config: Config, source: str) -> None:
                 "set password or password_file, not both",
             )
     check_simulator(config.simulator, source, "simulator.delivered_weight")
-    from gatewayd.config.policy import mo_table, number_plan, routing_table
+    from gatewayd.config.policy import fair_use_policy, mo_table, number_plan, routing_table
 
     routing_table(config, source)
     mo_table(config, source)
     number_plan(config, source)
+    fair_use_policy(config, source)
     if config.demo.enabled and not default:
         raise ConfigError(source, "demo.enabled", "the demo needs routing.default_connector")
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from gatewayd.config.model import Config
 from gatewayd.errors import ConfigError
+from gatewayd.routing.fairuse_rules import plans_from_mapping
 from gatewayd.routing.mo import MoRule, MoTable
 from gatewayd.routing.numbers import NumberPlan
 from gatewayd.routing.rules_parse import parse_mo_rules, parse_rules
 from gatewayd.routing.table import RoutingTable, Rule, connectors_used
+from gatewayd.storage.fair_use import FairUsePolicy
 
 
 def config_error(source: str, error: ValueError) -> ConfigError:
@@ -63,3 +65,15 @@ def mo_table(config: Config, source: str) -> MoTable:
         return MoTable((*rules, *plain))
     except ValueError as error:
         raise ConfigError(source, "mo.rules", str(error)) from None
+
+
+def fair_use_policy(config: Config, source: str) -> FairUsePolicy:
+    try:
+        plans = plans_from_mapping(config.plans, "plans")
+    except ValueError as error:
+        raise config_error(source, error) from None
+    default = config.fair_use.default_plan
+    if default not in plans:
+        known = ", ".join(sorted(plans))
+        raise ConfigError(source, "fair_use.default_plan", f"no plan {default!r} ({known})")
+    return FairUsePolicy(plans, default)

@@ -36,6 +36,7 @@ from gatewayd.smpp.concat import split
 from gatewayd.status import Status
 from gatewayd.storage.committer import GroupCommitter
 from gatewayd.storage.database import Database
+from gatewayd.storage.fair_use import FairUsePolicy
 from gatewayd.storage.messages import Outbound
 from gatewayd.storage.traffic import (
     PART_SENT,
@@ -146,6 +147,8 @@ class Dispatcher(TypedService):
         self._config = config
         self._on_part_recorded = on_part_recorded
         self.connector_ids: dict[str, int] = {}
+        #: Prepaid costs of messages the SMSC rejects are refunded under these rules.
+        self.fair_use: FairUsePolicy | None = None
         self._queues: dict[str, SendQueue] = {}
         self._weight_of = weight_of
         self._pacing = pacing
@@ -410,7 +413,7 @@ class Dispatcher(TypedService):
                 message_id=msg.public_id,
                 code=code,
             )
-            self._end(msg, Status.REJECTED, code, now)
+            self._end(msg, Status.REJECTED, code, now, self.fair_use)
             return
         failure = flight.failures[0]
         if not failure.check(ConnectorBusy):
@@ -452,8 +455,15 @@ class Dispatcher(TypedService):
         log.info("{message_id} expired before it could be sent", message_id=msg.public_id)
         self._end(msg, Status.EXPIRED, "expired", now)
 
-    def _end(self, msg: Outbound, status: Status, code: str, now: float) -> None:
-        d = self._committer.add(TRANSITION, Transition(msg.id, status, code, now))
+    def _end(
+        self,
+        msg: Outbound,
+        status: Status,
+        code: str,
+        now: float,
+        refund: FairUsePolicy | None = None,
+    ) -> None:
+        d = self._committer.add(TRANSITION, Transition(msg.id, status, code, now, refund))
         d.addErrback(
             lambda f: log.failure("recording {message_id} failed", f, message_id=msg.public_id)
         )

@@ -9,7 +9,7 @@ from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from gatewayd.errors import RateLimited, ValidationError
+from gatewayd.errors import PolicyRefused, RateLimited, ValidationError
 from gatewayd.logsetup import info_enabled
 from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.queues import BULK, TRANSACTIONAL
@@ -21,6 +21,7 @@ from gatewayd.routing.throttle import RateLimits, Throttled
 from gatewayd.smpp.text import segments
 from gatewayd.storage.accounts import AccountInfo
 from gatewayd.storage.committer import GroupCommitter
+from gatewayd.storage.fair_use import FairUsePolicy
 from gatewayd.storage.messages import NewBatch, Outbound
 from gatewayd.storage.traffic import ACCEPT, Accept, Accepted
 
@@ -137,6 +138,7 @@ class Submissions:
         directory: AccountDirectory | None = None,
         limits: RateLimits | None = None,
         group_numbers: GroupNumbers | None = None,
+        fair_use: FairUsePolicy | None = None,
     ) -> None:
         self._committer = committer
         self._clock = clock
@@ -148,6 +150,7 @@ class Submissions:
         # (ESME_RTHROTTLED, HTTP 429); batches are accepted and paced by the dispatcher.
         self._limits = limits
         self._group_numbers = group_numbers
+        self.fair_use = fair_use  # replaced on reload
 
     def submit(self, request: SubmitRequest) -> Deferred[list[str]]:
         """Fires with the public ids once committed; fails with ValidationError at once.
@@ -182,10 +185,19 @@ class Submissions:
                     )
         except Exception:  # a Deferred caller expects its errors in the Deferred
             return fail()
-        d = self._committer.add(ACCEPT, Accept(batch, now))
+        d = self._committer.add(ACCEPT, Accept(batch, now, self.fair_use))
         return d.addCallback(self._accepted, request, batch)
 
     def _accepted(self, accepted: Accepted, request: SubmitRequest, batch: NewBatch) -> Accepted:
+        if accepted.refused is not None:
+            refusal = accepted.refused
+            raise PolicyRefused(
+                f"fair use: {refusal.reason}",
+                refusal.rule,
+                refusal.smpp_status,
+                refusal.http_status,
+                refusal.retry_after,
+            )
         if info_enabled():
             for public_id, to in zip(accepted.ids, batch.recipients, strict=True):
                 log.info(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, select
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gatewayd.errors import Conflict, NotFound, ValidationError
 from gatewayd.routing.account import AccountPolicy
+from gatewayd.routing.fairuse_rules import PlanSchedule, rules_from_mapping
 from gatewayd.storage.models import Account, AuditEntry, SenderId
 
 
@@ -64,12 +64,6 @@ def _account(s: Session, name: str) -> Account:
     return row
 
 
-def next_month(now: float, timezone: str) -> str:
-    local = datetime.fromtimestamp(now, UTC).astimezone(ZoneInfo(timezone))
-    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
-    return f"{year:04d}-{month:02d}"
-
-
 def _check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -108,10 +102,11 @@ def update_settings(
                 raise ValidationError("the share is a whole number from 1 to 1000")
             row.share = int(value)
         elif key == "plan":
-            if row.plan is None:
-                row.plan = value  # the first plan applies at once
-            else:
-                row.pending_plan, row.plan_effective = value, next_month(now, row.timezone)
+            # The first plan applies at once, a change on the 1st of next month.
+            schedule = PlanSchedule(row.plan, row.pending_plan, row.plan_effective)
+            schedule = schedule.request(value, now, ZoneInfo(row.timezone))
+            row.plan, row.pending_plan = schedule.current, schedule.pending
+            row.plan_effective = schedule.effective
         elif key == "alert_msisdn":
             row.alert_msisdn = value or None
         elif key == "fair_use":
@@ -134,6 +129,10 @@ def _check_overrides(value: str) -> str:
         raise ValidationError("fair_use overrides must be a JSON object") from None
     if not isinstance(parsed, dict):
         raise ValidationError("fair_use overrides must be a JSON object")
+    try:
+        rules_from_mapping(parsed, "fair_use")
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
     return json.dumps(parsed, sort_keys=True)
 
 

@@ -167,6 +167,8 @@ class Message(Base):
     operator: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # Accepted beyond the plan's distinct-recipient cap: billed per unit ("hors forfait").
     out_of_bundle: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # What fair use charged for it (decimal text, the plan's currency): spending, prepaid.
+    cost: Mapped[str] = mapped_column(String(24), default="0", server_default="0")
     # Sent once more through another connector after a failed receipt (route's resend).
     resent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[float] = mapped_column(Float)

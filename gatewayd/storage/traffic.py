@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gatewayd.routing.fairuse import Accept as FairUseAccept
+from gatewayd.routing.fairuse import Outcome
+from gatewayd.routing.fairuse import Reject as FairUseReject
 from gatewayd.status import PENDING, Status
 from gatewayd.storage.committer import WriteKind
+from gatewayd.storage.fair_use import FairUsePolicy, cost_text, decide, refund_rejected
 from gatewayd.storage.messages import NewBatch, Outbound, connector_id
 from gatewayd.storage.raw import Raw
 
@@ -30,28 +34,72 @@ _PENDING_SQL = "(" + ", ".join(f"'{status.value}'" for status in sorted(PENDING)
 class Accept:
     batch: NewBatch
     now: float
+    fair_use: FairUsePolicy | None = None  # None: no fair-use rules (tests of other parts)
 
 
 @dataclass(frozen=True)
 class Accepted:
     """A committed submission: its batch, a public id per recipient (in order), and the
-    messages to queue now (none when the batch is scheduled for later)."""
+    messages to queue now (none when the batch is scheduled for later). ``refused``: fair use
+    refused every recipient, and nothing was written but the counters' period."""
 
     batch_id: int
     ids: list[str]
     queued: list[Outbound]
+    refused: FairUseReject | None = None
+
+
+def _fair_use(raw: Raw, items: Sequence[Accept]) -> list[list[Outcome] | None]:
+    found: dict[int, list[Outcome]] = {}
+    for policy in {id(i.fair_use): i.fair_use for i in items if i.fair_use}.values():
+        chosen = [n for n, i in enumerate(items) if i.fair_use is policy]
+        outcomes = decide(raw, policy, [items[n].batch for n in chosen], items[0].now)
+        found.update(zip(chosen, outcomes, strict=True))
+    return [found.get(n) for n in range(len(items))]
 
 
 def _accept(s: Session, items: Sequence[Accept]) -> list[Accepted]:
     raw = Raw(s)
-    batch_ids = raw.new_ids("batches", len(items))
-    message_ids = iter(raw.new_ids("messages", sum(len(i.batch.recipients) for i in items)))
-    batches, messages, events, accepted = [], [], [], []
-    for item, batch_id in zip(items, batch_ids, strict=True):
+    decisions = _fair_use(raw, items)
+    kept = [
+        n
+        for n, d in enumerate(decisions)
+        if d is None or any(isinstance(o.decision, FairUseAccept) for o in d)
+    ]
+    batch_ids = iter(raw.new_ids("batches", len(kept)))
+    message_ids = iter(raw.new_ids("messages", sum(len(items[n].batch.recipients) for n in kept)))
+    rows = _Rows()
+    accepted = []
+    taken = set(kept)
+    for n, (item, outcomes) in enumerate(zip(items, decisions, strict=True)):
+        if outcomes is not None and n not in taken:
+            first = outcomes[0].decision
+            assert isinstance(first, FairUseReject)
+            accepted.append(Accepted(0, [], [], first))
+            continue
+        accepted.append(rows.add(item, next(batch_ids), message_ids, outcomes))
+    rows.write(raw)
+    return accepted
+
+
+class _Rows:
+    """The rows of one flush's accepted batches, written with one executemany per table."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[Any, ...]] = []
+        self.messages: list[tuple[Any, ...]] = []
+        self.events: list[tuple[Any, ...]] = []
+
+    def add(
+        self,
+        item: Accept,
+        batch_id: int,
+        message_ids: Iterator[int],
+        outcomes: Sequence[Outcome] | None,
+    ) -> Accepted:
         b, now = item.batch, item.now
         held = b.scheduled_at is not None and b.scheduled_at > now
-        status = Status.ACCEPTED if held else Status.QUEUED
-        batches.append(
+        self.batches.append(
             (
                 batch_id,
                 b.account_id,
@@ -68,58 +116,63 @@ def _accept(s: Session, items: Sequence[Accept]) -> list[Accepted]:
         )
         out, ids = [], []
         classes = b.classes or [("", "")] * len(b.recipients)
-        for to, (scope, operator) in zip(b.recipients, classes, strict=True):
+        for n, (to, (scope, operator)) in enumerate(zip(b.recipients, classes, strict=True)):
             mid, pid = next(message_ids), uuid.uuid4().hex
-            messages.append(
-                (
-                    mid,
-                    pid,
-                    batch_id,
-                    b.account_id,
-                    to,
-                    status.value,
-                    b.part_count,
-                    b.registered_delivery,
-                    b.priority,
-                    b.expires_at,
-                    scope,
-                    operator,
-                    now,
-                    now,
-                )
-            )
-            events.append((mid, Status.ACCEPTED.value, now))
+            decision = outcomes[n].decision if outcomes is not None else FairUseAccept()
             ids.append(pid)
-            if held:
-                continue
-            events.append((mid, Status.QUEUED.value, now))
-            out.append(
-                Outbound(
-                    mid,
-                    pid,
-                    to,
-                    b.sender,
-                    b.body,
-                    b.registered_delivery,
-                    b.account_id,
-                    b.priority,
-                    b.expires_at,
+            self.events.append((mid, Status.ACCEPTED.value, None, now))
+            if isinstance(decision, FairUseReject):
+                status, code, bundle, cost = (
+                    Status.REJECTED,
+                    f"fair_use:{decision.rule}",
+                    False,
+                    "0",
                 )
-            )
-        accepted.append(Accepted(batch_id, ids, out))
-    raw.many(
-        "INSERT INTO batches (id, account_id, user_id, channel, subject, body, sender,"
-        " priority, scheduled_at, archived, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        batches,
-    )
-    raw.many(
-        "INSERT INTO messages (id, public_id, batch_id, account_id, destination, status,"
-        " part_count, registered_delivery, priority, expires_at, scope, operator, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        messages,
-    )
-    raw.many("INSERT INTO message_events (message_id, status, at) VALUES (?, ?, ?)", events)
-    return accepted
+            else:
+                status = Status.ACCEPTED if held else Status.QUEUED
+                code, bundle, cost = None, decision.out_of_bundle, cost_text(decision.cost)
+            self.messages.append(
+                (mid, pid, batch_id, b.account_id, to, status.value, code, b.part_count,
+                 b.registered_delivery, b.priority, b.expires_at, scope, operator, bundle, cost,
+                 now, now)
+            )  # fmt: skip
+            if status == Status.ACCEPTED:
+                continue
+            self.events.append((mid, status.value, code, now))
+            if status == Status.QUEUED:
+                out.append(
+                    Outbound(
+                        mid,
+                        pid,
+                        to,
+                        b.sender,
+                        b.body,
+                        b.registered_delivery,
+                        b.account_id,
+                        b.priority,
+                        b.expires_at,
+                    )
+                )
+        return Accepted(batch_id, ids, out)
+
+    def write(self, raw: Raw) -> None:
+        raw.many(
+            "INSERT INTO batches (id, account_id, user_id, channel, subject, body, sender,"
+            " priority, scheduled_at, archived, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.batches,
+        )
+        raw.many(
+            "INSERT INTO messages (id, public_id, batch_id, account_id, destination, status,"
+            " error_code, part_count, registered_delivery, priority, expires_at, scope,"
+            " operator, out_of_bundle, cost, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.messages,
+        )
+        raw.many(
+            "INSERT INTO message_events (message_id, status, error_code, at) VALUES (?, ?, ?, ?)",
+            self.events,
+        )
 
 
 ACCEPT: WriteKind[Accept, Accepted] = WriteKind("accept", _accept, lane="accept")
@@ -174,6 +227,7 @@ class Transition:
     status: Status
     error_code: str | None
     now: float
+    refund: FairUsePolicy | None = None  # the SMSC rejected it: give its cost back
 
 
 def _transitions(s: Session, items: Sequence[Transition]) -> list[bool]:
@@ -191,6 +245,8 @@ def _transitions(s: Session, items: Sequence[Transition]) -> list[bool]:
                 " VALUES (?, ?, ?, ?)",
                 (i.message_id, i.status.value, i.error_code, i.now),
             )
+            if i.refund is not None:
+                refund_rejected(s, i.refund, i.message_id, i.now)
         changed.append(bool(n))
     return changed
 

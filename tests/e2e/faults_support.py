@@ -415,6 +415,8 @@ delay = 0.0
 max_delay = 0.0
 [routing]
 default_connector = "smsc"
+[fair_use]
+default_plan = "unlimited"
 [pipeline]
 sweep_interval = 1.0
 """

@@ -28,6 +28,7 @@ from gatewayd.storage.accounts import AccountInfo, AccountStore
 from gatewayd.storage.batches import group_numbers
 from gatewayd.storage.committer import GroupCommitter
 from gatewayd.storage.database import Database
+from gatewayd.storage.fair_use import FairUsePolicy
 from gatewayd.storage.messages import MessageStore, MessageView, Outbound
 from gatewayd.storage.traffic import OutboxRow, load_queued, load_unmatched
 
@@ -93,6 +94,7 @@ class Rig:
     mo_routes: Mapping[str, str] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
     account_tps: float = 0.0
+    fair_use: FairUsePolicy | None = None
     operator_tps: Mapping[str, float] = field(default_factory=dict)
     extra: Mapping[str, ScriptedConnector] = field(default_factory=dict)
     clock: Clock = field(default_factory=Clock)
@@ -129,7 +131,9 @@ class Rig:
             self.directory,
             RateLimits(lambda key: self.account_tps),
             lambda account, names: self.database.run("groups", group_numbers, account, names),
+            self.fair_use,
         )
+        self.dispatcher.fair_use = self.fair_use
         self.batches = BatchControl(
             self.database,
             self.clock,

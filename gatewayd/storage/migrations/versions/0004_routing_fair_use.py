@@ -47,6 +47,9 @@ def upgrade() -> None:
         )
         batch.add_column(sa.Column("resent", sa.Boolean(), nullable=False, server_default="0"))
         batch.add_column(
+            sa.Column("cost", sa.String(length=24), nullable=False, server_default="0")
+        )
+        batch.add_column(
             sa.Column("scope", sa.String(length=16), nullable=False, server_default="")
         )
         batch.add_column(
@@ -132,6 +135,7 @@ def downgrade() -> None:
         batch.drop_index("ix_messages_account_status_id")
         batch.drop_column("operator")
         batch.drop_column("scope")
+        batch.drop_column("cost")
         batch.drop_column("resent")
         batch.drop_column("out_of_bundle")
     with op.batch_alter_table("batches") as batch:
