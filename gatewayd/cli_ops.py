@@ -17,6 +17,8 @@ from gatewayd.errors import ValidationError
 
 if TYPE_CHECKING:
     from gatewayd.cli import Cli
+    from gatewayd.routing.account import AccountPolicy
+    from gatewayd.routing.numbers import Destination
 
 Command = Callable[..., argparse.ArgumentParser]
 WithConfig = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
@@ -48,23 +50,22 @@ def _when(text: str | None) -> float:
 
 
 def route_explain(cli: Cli, args: argparse.Namespace) -> int:
+    _explain_route(cli, args)
+    return 0
+
+
+def _explain_route(cli: Cli, args: argparse.Namespace) -> tuple[AccountPolicy, Destination]:
+    """Print the number's classification and the routing table's reasoning."""
     from gatewayd.config.policy import number_plan, routing_table
     from gatewayd.routing.acceptance import Acceptance
     from gatewayd.routing.numbers import InvalidNumber
     from gatewayd.routing.rules_parse import parse_rules
-    from gatewayd.storage.account_policy import load_policies
     from gatewayd.storage.route_rules import load_route_rules
 
     config = cli.config(args)
-    db = cli.database(args)
-    _, specs = db.run_sync("route_rules", load_route_rules)
+    _, specs = cli.database(args).run_sync("route_rules", load_route_rules)
     stored = parse_rules(specs, "route_rules")
-    account = next(
-        (p for p in db.run_sync("policies", load_policies).values() if p.name == args.account),
-        None,
-    )
-    if account is None:
-        raise ValidationError(f"--account: no account {args.account!r}")
+    account = _policy_of(cli, args)
     down = set(args.down)
     acceptance = Acceptance(
         number_plan(config, args.config),
@@ -84,6 +85,96 @@ def route_explain(cli: Cli, args: argparse.Namespace) -> int:
         cli.out(line)
     if not down:
         cli.out("(every connector taken as bound; --down NAME to see failover)")
+    return account, destination
+
+
+def policy_explain(cli: Cli, args: argparse.Namespace) -> int:
+    """The route (as ``route explain``), then the fair-use decision for one more message to
+    this recipient now, with the rules and the counters behind it. Nothing is written."""
+    from sqlalchemy import text
+
+    from gatewayd.config.policy import fair_use_policy
+    from gatewayd.routing.fairuse import Reject, Usage, evaluate
+    from gatewayd.routing.fairuse_rules import local_period
+    from gatewayd.smpp.text import segments
+    from gatewayd.storage.fair_use import fair_use_view
+
+    account, destination = _explain_route(cli, args)
+    config = cli.config(args)
+    policy = fair_use_policy(config, args.config)
+    now = _when(args.at)
+    db = cli.database(args)
+    plan, rules, state, tz = db.run_sync("view", fair_use_view, policy, args.account, now)
+    e164 = destination.e164
+    with db.session() as session:
+        known = session.execute(
+            text(
+                "SELECT 1 FROM fair_use_recipients r JOIN accounts a ON a.id = r.account_id"
+                " WHERE a.name = :name AND r.period = :period AND r.msisdn = :to"
+            ),
+            {"name": account.name, "period": local_period(now, tz), "to": e164},
+        ).first()
+    parts = segments(args.text).parts
+    usage = Usage(parts, destination.scope, known is None, e164)
+    outcome = evaluate(rules, state, usage, now, tz)
+    cli.out(f"fair use: plan {plan!r}, time zone {tz.key}, period {outcome.state.period}")
+    for rule, value in rules.to_mapping().items():
+        cli.out(f"  rule {rule} = {value}")
+    cli.out(
+        f"  counters: {state.messages} message(s), {state.parts} part(s), "
+        f"{state.distinct} distinct recipient(s), spend {state.spend}, credit {state.credit}"
+    )
+    for check in outcome.checks:
+        limit = "none" if check.limit is None else check.limit
+        cli.out(
+            f"  check {check.rule}: {check.value} against {limit}: {'ok' if check.ok else 'over'}"
+        )
+    decision = outcome.decision
+    if isinstance(decision, Reject):
+        cli.out(f"decision: refused by {decision.rule}: {decision.reason}")
+    else:
+        flags = [
+            n
+            for n, on in (("out of bundle", decision.out_of_bundle), ("review", decision.review))
+            if on
+        ]
+        cli.out(
+            f"decision: accepted, cost {decision.cost}"
+            + (f" ({', '.join(flags)})" if flags else "")
+        )
+    return 0
+
+
+def _policy_of(cli: Cli, args: argparse.Namespace) -> AccountPolicy:
+    from gatewayd.storage.account_policy import load_policies
+
+    db = cli.database(args)
+    policies = db.run_sync("policies", load_policies).values()
+    found = next((p for p in policies if p.name == args.account), None)
+    if found is None:
+        raise ValidationError(f"--account: no account {args.account!r}")
+    return found
+
+
+def account_fair_use(cli: Cli, args: argparse.Namespace) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    from gatewayd.storage.fair_use import account_action
+
+    amount = None
+    if args.fair_use_action == "top-up":
+        try:
+            amount = Decimal(args.amount)
+        except InvalidOperation:
+            raise ValidationError(f"--amount: {args.amount!r} is not an amount") from None
+    db = cli.database(args)
+    action, now = args.fair_use_action, time.time()
+    state = db.run_sync("fair_use", account_action, args.name, action, amount, _actor(), now)
+    cli.out(
+        f"{args.name!r}: {args.fair_use_action} done; suspended until "
+        f"{state.suspended_until or '-'}, review {'yes' if state.review else 'no'}, "
+        f"credit {state.credit}"
+    )
     return 0
 
 
@@ -185,7 +276,41 @@ def register(sub: Any, command: Command, with_config: WithConfig, account: Any) 
         c = with_config(command(name, f"{help} (through the running daemon)", batch_action, batch))
         c.add_argument("batch_id", type=int, metavar="BATCH_ID")
     _route_commands(sub, command, with_config)
+    _policy_commands(sub, command, with_config)
     _account_commands(command, with_config, account)
+
+
+def _policy_commands(sub: Any, command: Command, with_config: WithConfig) -> None:
+    policy = sub.add_parser("policy", help="fair use").add_subparsers(
+        dest="policy_command", required=True, metavar="POLICY_COMMAND"
+    )
+    c = with_config(
+        command(
+            "explain",
+            "show the route and the fair-use decision for one more message, with the counters",
+            policy_explain,
+            policy,
+        )
+    )
+    _message_arguments(c)
+    c.add_argument("--text", default="x", help="the text, for its number of parts")
+
+
+def _message_arguments(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--account", required=True, metavar="NAME")
+    c.add_argument("--to", required=True, metavar="NUMBER")
+    c.add_argument("--sender", default="")
+    c.add_argument(
+        "--class", dest="message_class", choices=["transactional", "bulk"], default="transactional"
+    )
+    c.add_argument("--at", metavar="ISO_TIME", help="the time to decide at (default: now)")
+    c.add_argument(
+        "--down",
+        action="append",
+        default=[],
+        metavar="CONNECTOR",
+        help="take this connector as not bound; repeat it",
+    )
 
 
 def _route_commands(sub: Any, command: Command, with_config: WithConfig) -> None:
@@ -195,20 +320,7 @@ def _route_commands(sub: Any, command: Command, with_config: WithConfig) -> None
     c = with_config(
         command("explain", "show the route a message would take, and why", route_explain, route)
     )
-    c.add_argument("--account", required=True, metavar="NAME")
-    c.add_argument("--to", required=True, metavar="NUMBER")
-    c.add_argument("--sender", default="")
-    c.add_argument(
-        "--class", dest="message_class", choices=["transactional", "bulk"], default="transactional"
-    )
-    c.add_argument("--at", metavar="ISO_TIME", help="the time to route at (default: now)")
-    c.add_argument(
-        "--down",
-        action="append",
-        default=[],
-        metavar="CONNECTOR",
-        help="take this connector as not bound; repeat it",
-    )
+    _message_arguments(c)
     c = with_config(
         command("add", "add a routing rule to the database (before the config's)", route_add, route)
     )
@@ -246,6 +358,16 @@ def _account_commands(command: Command, with_config: WithConfig, account: Any) -
     c.add_argument(
         "--fair-use", dest="fair_use", metavar="JSON", help="overrides of the plan's rules"
     )
+    for action, help in (
+        ("lift", "lift a fair-use suspension early"),
+        ("clear-review", "clear the fair-use review flag"),
+        ("top-up", "add prepaid credit"),
+    ):
+        c = with_config(command(action, f"{help} (audited)", account_fair_use, account))
+        c.set_defaults(fair_use_action=action)
+        c.add_argument("--name", required=True, metavar="ACCOUNT")
+        if action == "top-up":
+            c.add_argument("--amount", required=True, help="in the plan's currency, e.g. 25.00")
     for name, help in (
         ("add", "grant a sender ID"),
         ("remove", "revoke a sender ID"),

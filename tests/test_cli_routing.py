@@ -109,3 +109,33 @@ def test_route_rules_in_the_database_come_first_and_are_checked(run: Run) -> Non
     assert run("route", "remove", "-c", "CONF", "fr")[0] == 0
     code, _, err = run("route", "remove", "-c", "CONF", "fr")
     assert code == 1 and "no routing rule" in err
+
+
+def test_policy_explain_shows_the_rules_the_counters_and_the_decision(run: Run) -> None:
+    plans = '\n[plans.small]\nhourly_messages = 5\nmonthly_quota = 100\nprice_national = "0.02"\n'
+    run.config.write_text(run.config.read_text() + plans, encoding="utf-8")
+    assert run("account", "set", "-c", "CONF", "--name", "Acme", "--plan", "small")[0] == 0
+    assert run("account", "set", "-c", "CONF", "--name", "Acme", "--country", "ML")[0] == 0
+    code, out, err = run(
+        "policy", "explain", "-c", "CONF", "--account", "Acme", "--to", "76600000",
+        "--text", "x" * 200,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "rule 'ml': matched" in out  # the route first
+    assert "fair use: plan 'small', time zone UTC" in out
+    assert "rule monthly_quota = 100" in out and "rule hourly_messages = 5" in out
+    assert "check monthly_quota: 2 against 100: ok" in out  # 200 characters: two parts
+    assert "decision: accepted, cost 0.04" in out
+
+
+def test_lift_top_up_and_review_are_audited(run: Run) -> None:
+    code, _, err = run("account", "lift", "-c", "CONF", "--name", "Acme")
+    assert code == 1 and "not suspended" in err
+    code, out, _ = run("account", "top-up", "-c", "CONF", "--name", "Acme", "--amount", "25.50")
+    assert code == 0 and "credit 25.50" in out
+    code, _, err = run("account", "top-up", "-c", "CONF", "--name", "Acme", "--amount", "-1")
+    assert code == 1 and "positive" in err
+    assert run("account", "clear-review", "-c", "CONF", "--name", "Acme")[0] == 0
+    with run.database().session() as s:
+        actions = [r[0] for r in s.execute(text("SELECT action FROM audit_entries ORDER BY id"))]
+    assert actions == ["top-up", "clear-review"]
