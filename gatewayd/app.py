@@ -26,6 +26,7 @@ from gatewayd.pipeline.batches import BatchControl
 from gatewayd.pipeline.callbacks import CallbackClient
 from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.dispatcher import Dispatcher
+from gatewayd.pipeline.notifier import Notifier
 from gatewayd.pipeline.outbox import Outbox
 from gatewayd.pipeline.pacing import Pacing
 from gatewayd.pipeline.receipts import ReceiptHandler
@@ -186,6 +187,7 @@ class Gateway(TypedMultiService):
             fair_use_policy(config, source),
         )
         self.dispatcher.fair_use = self.submissions.fair_use
+        self.notifier = Notifier(self.db, self.submissions, reactor)
         self.batches = BatchControl(
             self.db, reactor, self.dispatcher.enqueue, self.dispatcher.forget
         )
@@ -302,6 +304,7 @@ class Gateway(TypedMultiService):
         await self.directory.reload()
         await self._reload_route_rules()
         await self.batches.release_due()
+        await self.notifier.run()
         before = self._reactor.seconds() - self.config.pipeline.receipt_wait
         if self.receipts.drop_older_than(before):
             await self.db.run("drop_unmatched", drop_unmatched, before)

@@ -65,7 +65,7 @@ class SmppLimits:
                 raise ValidationError(f"{network!r} is not an IP network (CIDR)") from None
 
 
-def _account_info(row: Account) -> AccountInfo:
+def account_info(row: Account) -> AccountInfo:
     networks = tuple(n for n in (row.smpp_allowed_networks or "").split(",") if n)
     return AccountInfo(
         row.id,
@@ -80,7 +80,7 @@ def _account_info(row: Account) -> AccountInfo:
 
 
 def _user_info(row: User) -> UserInfo:
-    return UserInfo(row.id, row.login, row.role, row.language, _account_info(row.account))
+    return UserInfo(row.id, row.login, row.role, row.language, account_info(row.account))
 
 
 class AccountStore:
@@ -166,14 +166,14 @@ def create_account(
     s.flush()
     if smpp_password_hash:
         set_credential(s, "account", row.id, "smpp", smpp_password_hash, now)
-    return _account_info(row)
+    return account_info(row)
 
 
 def account_by_name(s: Session, name: str) -> AccountInfo:
     row = s.scalar(select(Account).where(Account.name == name))
     if row is None:
         raise NotFound(f"no account named {name!r}")
-    return _account_info(row)
+    return account_info(row)
 
 
 def set_credential(
@@ -207,7 +207,7 @@ def smpp_credential(s: Session, system_id: str) -> tuple[AccountInfo | None, str
     row = s.scalar(select(Account).where(Account.smpp_system_id == system_id))
     if row is None:
         return None, None
-    return _account_info(row), _credential_hash(s, "account", row.id, "smpp")
+    return account_info(row), _credential_hash(s, "account", row.id, "smpp")
 
 
 def check_smpp(found: tuple[AccountInfo | None, str | None], password: str) -> AccountInfo:
@@ -289,7 +289,7 @@ def user_by_id(s: Session, user_id: int) -> UserInfo:
 
 
 def list_accounts(s: Session) -> list[AccountInfo]:
-    return [_account_info(a) for a in s.scalars(select(Account).order_by(Account.name))]
+    return [account_info(a) for a in s.scalars(select(Account).order_by(Account.name))]
 
 
 def set_callback(s: Session, name: str, url: str | None, secret: str | None) -> None:

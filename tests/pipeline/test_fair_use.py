@@ -13,10 +13,12 @@ import pytest_twisted
 from sqlalchemy import text
 
 from gatewayd.errors import PolicyRefused
+from gatewayd.pipeline.notifier import Notifier
 from gatewayd.routing.fairuse_rules import BUILTIN_PLANS, Rules
 from gatewayd.smpp.client import SubmitRejected
 from gatewayd.smpp.pdu import ESME_RINVDSTADR
 from gatewayd.status import Status
+from gatewayd.storage.account_policy import update_settings
 from gatewayd.storage.database import Database
 from gatewayd.storage.fair_use import FairUsePolicy, account_action, fair_use_view
 from tests.pipeline.rig import Rig, ScriptedConnector
@@ -134,3 +136,23 @@ async def test_prepaid_credit_is_taken_and_given_back_when_the_smsc_rejects(
     assert state.credit == Decimal("0.05")  # 0.10 - 2 x 0.05 + the rejected one's 0.05
     costs = rows(database, "SELECT cost, out_of_bundle FROM messages ORDER BY id")
     assert costs == [("0.05", False), ("0.05", False)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_alerts_go_by_sms_from_the_operator_account_once(database: Database) -> None:
+    rig = await started(database, monthly_quota=5, distinct_recipients=None, hourly_messages=None)
+    operator = await rig.accounts.create_account("Opérateur", "operator", 1.0)
+    acme = await rig.account()
+    now = rig.clock.seconds()
+    await database.run("set", update_settings, "Acme", {"alert_msisdn": "22376699999"}, "a", now)
+    await rig.send(acme, "promo", to=[f"2237660000{n}" for n in range(4)])  # 80 %
+    notifier = Notifier(database, rig.submissions, rig.clock)
+    assert await notifier.run() == 1
+    await rig.settle()
+    fields = rig.connector.submitted[-1][0]
+    assert fields["destination_addr"] == b"22376699999"
+    assert "80 % du quota mensuel atteint (4 / 5)" in bytes(fields["short_message"]).decode()
+    assert rows(database, "SELECT account_id FROM messages ORDER BY id DESC LIMIT 1") == [
+        (operator.id,)
+    ]
+    assert await notifier.run() == 0  # sent once
