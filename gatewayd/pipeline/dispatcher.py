@@ -155,7 +155,9 @@ class Dispatcher(TypedService):
         self._wakes: dict[str, IDelayedCall] = {}  # connectors whose queue is all paced
         # Each queued message's route, for failover after a routing error.
         self._routes: dict[int, Routed] = {}
-        self._known: set[int] = set()  # queued or in flight, so a refill never doubles one
+        # Queued or in flight (id -> account), so a refill never doubles one.
+        self._known: dict[int, int] = {}
+        self._per_account: dict[int, int] = {}
         self._flights: dict[int, _Flight] = {}
         self._in_flight: dict[str, int] = {}  # parts awaiting a response, per connector
         # Per account, the id after which its queued messages may be in the database only
@@ -214,7 +216,7 @@ class Dispatcher(TypedService):
         for msg in messages:
             if msg.id in self._known:
                 continue
-            if msg.priority < TRANSACTIONAL and self._spilling:
+            if msg.priority < TRANSACTIONAL and self._spills(msg.account_id):
                 account = msg.account_id
                 self._spilled.setdefault(account, msg.id - 1)
                 self._skips[account] = self._skips.get(account, 0) + 1
@@ -225,9 +227,31 @@ class Dispatcher(TypedService):
         for name in touched:
             self.pump(name)
 
-    @property
-    def _spilling(self) -> bool:
-        return bool(self._spilled) or len(self._known) >= self._config.memory_limit
+    def _spills(self, account: int) -> bool:
+        """Whether the account's new bulk message waits in the database. Its order is kept
+        (once spilled, the account's messages wait until the refill reaches them); over the
+        memory limit, an account with less than a tenth of it in memory still gets in (up to
+        twice the limit), so a big backlog cannot push another account's batch to the disk."""
+        if account in self._spilled:
+            return True
+        limit, held = self._config.memory_limit, len(self._known)
+        if held < limit:
+            return False
+        return held >= 2 * limit or self._per_account.get(account, 0) >= limit // 10
+
+    def _remember(self, msg: Outbound) -> None:
+        if msg.id not in self._known:
+            self._known[msg.id] = msg.account_id
+            self._per_account[msg.account_id] = self._per_account.get(msg.account_id, 0) + 1
+
+    def _release(self, message_id: int) -> None:
+        account = self._known.pop(message_id, None)
+        if account is not None:
+            left = self._per_account[account] - 1
+            if left:
+                self._per_account[account] = left
+            else:
+                del self._per_account[account]
 
     def _queue(self, msg: Outbound, *, front: bool = False) -> str | None:
         route = self._routes.get(msg.id)
@@ -237,7 +261,7 @@ class Dispatcher(TypedService):
                 self._unroutable(msg, decision)
                 return None
             route = self._routes[msg.id] = decision
-        self._known.add(msg.id)
+        self._remember(msg)
         self._queue_of(route.connector).push(msg, front=front)
         return route.connector
 
@@ -261,7 +285,7 @@ class Dispatcher(TypedService):
         ids = set(message_ids) - set(self._flights)
         for queue in self._queues.values():
             for msg in queue.remove(ids):
-                self._known.discard(msg.id)
+                self._release(msg.id)
                 self._routes.pop(msg.id, None)
 
     def rewrite(self, message_id: int, body: str, registered_delivery: bool) -> None:
@@ -389,7 +413,7 @@ class Dispatcher(TypedService):
             if flight.failures:
                 self._failed(flight)
             else:
-                self._known.discard(flight.msg.id)
+                self._release(flight.msg.id)
                 self._routes.pop(flight.msg.id, None)
         self.pump(name)
 
@@ -401,7 +425,7 @@ class Dispatcher(TypedService):
             status = getattr(rejected.value, "smpp_status", 0)
             if not flight.acked and self._fail_over(msg, name, status):
                 return
-            self._known.discard(msg.id)
+            self._release(msg.id)
             self._routes.pop(msg.id, None)
             code = f"smpp:{status:#010x}"
             if flight.acked:
@@ -450,7 +474,7 @@ class Dispatcher(TypedService):
         return True
 
     def _expire(self, msg: Outbound, now: float) -> None:
-        self._known.discard(msg.id)
+        self._release(msg.id)
         self._routes.pop(msg.id, None)
         log.info("{message_id} expired before it could be sent", message_id=msg.public_id)
         self._end(msg, Status.EXPIRED, "expired", now)
