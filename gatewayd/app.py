@@ -185,6 +185,7 @@ class Gateway(TypedMultiService):
             RateLimits(lambda key: self._account_rate(key) if isinstance(key, int) else 0.0),
             lambda account_id, names: self.db.run("groups", group_numbers, account_id, names),
             fair_use_policy(config, source),
+            self.db.offload,
         )
         self.dispatcher.fair_use = self.submissions.fair_use
         self.notifier = Notifier(self.db, self.submissions, reactor)

@@ -153,6 +153,8 @@ class Dispatcher(TypedService):
         self._weight_of = weight_of
         self._pacing = pacing
         self._wakes: dict[str, IDelayedCall] = {}  # connectors whose queue is all paced
+        self._pumping: set[str] = set()
+        self._pump_again: set[str] = set()
         # Each queued message's route, for failover after a routing error.
         self._routes: dict[int, Routed] = {}
         # Queued or in flight (id -> account), so a refill never doubles one.
@@ -308,6 +310,23 @@ class Dispatcher(TypedService):
             self.pump(name)
 
     def pump(self, name: str) -> None:
+        """Hand queued messages to the connector while it has room. An answer that comes back
+        at once (inside ``submit``) asks for another pump: it runs after this one, not inside
+        it, so a long run of such answers cannot exhaust the stack."""
+        if name in self._pumping:
+            self._pump_again.add(name)
+            return
+        self._pumping.add(name)
+        try:
+            while True:
+                self._pump_once(name)
+                if name not in self._pump_again:
+                    return
+                self._pump_again.discard(name)
+        finally:
+            self._pumping.discard(name)
+
+    def _pump_once(self, name: str) -> None:
         queue = self._queues.get(name)
         connector = self._connectors.get(name)
         if not self.running or queue is None or connector is None or not connector.is_bound:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IReactorTime
@@ -47,6 +48,11 @@ class SubmitRequest:
     scheduled_at: float | None = None  # held until then; None or past: send now
     groups: Sequence[str] = ()  # the account's contact groups, added to the recipients
 
+
+#: Runs a CPU-bound function off the reactor (``Database.offload``).
+Offload = Callable[..., Deferred[Any]]
+#: Batches with more recipients than this are checked off the reactor.
+OFFLOAD_FROM = 1000
 
 #: The mobile numbers of an account's contact groups (by name), for batches.
 GroupNumbers = Callable[[int, Sequence[str]], Deferred[list[str]]]
@@ -139,6 +145,7 @@ class Submissions:
         limits: RateLimits | None = None,
         group_numbers: GroupNumbers | None = None,
         fair_use: FairUsePolicy | None = None,
+        offload: Offload | None = None,
     ) -> None:
         self._committer = committer
         self._clock = clock
@@ -151,6 +158,7 @@ class Submissions:
         self._limits = limits
         self._group_numbers = group_numbers
         self.fair_use = fair_use  # replaced on reload
+        self._offload = offload
 
     def submit(self, request: SubmitRequest) -> Deferred[list[str]]:
         """Fires with the public ids once committed; fails with ValidationError at once.
@@ -173,9 +181,14 @@ class Submissions:
 
     def _submit(self, request: SubmitRequest) -> Deferred[Accepted]:
         now = self._clock.seconds()
+        account = request.account
+        policy = self._directory.get(account.id, account.name) if self._directory else None
+        if self._offload is not None and len(request.recipients) > OFFLOAD_FROM:
+            # A big batch takes seconds of CPU to check: not on the reactor, whose SMPP
+            # sessions and web requests would wait meanwhile.
+            d = self._offload(prepare, request, now, self._max_age, self.acceptance, policy)
+            return d.addCallback(self._commit, request, now)
         try:
-            account = request.account
-            policy = self._directory.get(account.id, account.name) if self._directory else None
             batch = prepare(request, now, self._max_age, self.acceptance, policy)
             if self._limits is not None and len(batch.recipients) == 1:
                 decision = self._limits.take(account.id, now)
@@ -185,6 +198,9 @@ class Submissions:
                     )
         except Exception:  # a Deferred caller expects its errors in the Deferred
             return fail()
+        return self._commit(batch, request, now)
+
+    def _commit(self, batch: NewBatch, request: SubmitRequest, now: float) -> Deferred[Accepted]:
         d = self._committer.add(ACCEPT, Accept(batch, now, self.fair_use))
         return d.addCallback(self._accepted, request, batch)
 

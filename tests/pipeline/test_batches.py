@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import pytest_twisted
 from sqlalchemy.orm import Session
+from twisted.internet import threads
+from twisted.internet.defer import Deferred
 
 from gatewayd.errors import Conflict, NotFound
-from gatewayd.pipeline.submission import SubmitRequest
+from gatewayd.pipeline.submission import OFFLOAD_FROM, InvalidRecipients, SubmitRequest
 from gatewayd.status import Status
 from gatewayd.storage.database import Database
 from gatewayd.storage.models import Contact, ContactGroup, GroupMember
@@ -119,3 +123,25 @@ async def test_groups_and_individuals_make_one_de_duplicated_batch(database: Dat
         await rig.submissions.submit_batch(
             SubmitRequest(acme, None, "api", [], "x", groups=["theirs"])
         )
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_big_batch_is_checked_off_the_reactor(database: Database) -> None:
+    rig = Rig(database, ScriptedConnector())
+    await rig.start()
+    acme = await rig.account()
+    calls: list[int] = []
+
+    def offload(fn: Any, *args: Any) -> Deferred[Any]:
+        calls.append(len(args[0].recipients))
+        return threads.deferToThread(fn, *args)
+
+    rig.submissions._offload = offload
+    small = [f"4915{n:08d}" for n in range(OFFLOAD_FROM)]
+    await rig.submissions.submit_batch(SubmitRequest(acme, None, "api", small, "x"))
+    big = [f"4916{n:08d}" for n in range(OFFLOAD_FROM + 1)]
+    accepted = await rig.submissions.submit_batch(SubmitRequest(acme, None, "api", big, "x"))
+    assert calls == [OFFLOAD_FROM + 1]
+    assert len(accepted.ids) == OFFLOAD_FROM + 1
+    with pytest.raises(InvalidRecipients):  # errors come back through the thread too
+        await rig.submissions.submit_batch(SubmitRequest(acme, None, "api", [*big, "0"], "x"))
