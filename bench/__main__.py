@@ -11,7 +11,16 @@ import platform
 import sys
 from collections.abc import Callable
 
-from bench import batches, codec, fairuse_cost, fuzz, numbers_cost, pipeline, routing_cost
+from bench import (
+    batches,
+    codec,
+    fairshare,
+    fairuse_cost,
+    fuzz,
+    numbers_cost,
+    pipeline,
+    routing_cost,
+)
 
 BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "codec": codec.main,
@@ -22,7 +31,10 @@ BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "batches": batches.main,
 }
 #: Benchmarks run only when named first, with their own arguments.
-COMMANDS: dict[str, Callable[[list[str]], int]] = {"pipeline": pipeline.main}
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "pipeline": pipeline.main,
+    "fairshare": fairshare.main,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -121,6 +121,14 @@ def _load(raw: Raw, policy: FairUsePolicy, ids: list[int], now: float) -> dict[i
 
 def _known(raw: Raw, account: _Account, numbers: Sequence[str]) -> None:
     wanted = sorted(set(numbers) - account.known)
+    if raw.postgres and wanted:  # one query with an array, however many numbers
+        rows = raw.all(
+            "SELECT msisdn FROM fair_use_recipients WHERE account_id = ? AND period = ?"
+            " AND msisdn = ANY(?)",
+            (account.id, account.period, wanted),
+        )
+        account.known.update(r[0] for r in rows)
+        return
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
         rows = raw.all(
@@ -193,9 +201,10 @@ def _write(raw: Raw, accounts: Any, now: float) -> None:
         "UPDATE fair_use_state SET state = ?, updated_at = ? WHERE account_id = ?",
         [(json.dumps(a.state.to_row()), now, a.id) for a in accounts],
     )
-    raw.many(
-        "INSERT INTO fair_use_recipients (account_id, period, msisdn) VALUES (?, ?, ?)"
-        " ON CONFLICT DO NOTHING",
+    # Only numbers not found under the account's lock: no other transaction can add them.
+    raw.insert(
+        "fair_use_recipients",
+        ("account_id", "period", "msisdn"),
         [(a.id, a.period, to) for a in accounts for to in a.recorded],
     )
     raw.many(

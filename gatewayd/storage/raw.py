@@ -14,6 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+#: From this many rows, PostgreSQL inserts go by COPY.
+COPY_FROM = 1000
+
 
 @lru_cache(maxsize=256)
 def _pyformat(sql: str) -> str:
@@ -45,6 +48,21 @@ class Raw:
                 self._cursor.executemany(self._sql(sql), rows)
             return
         self._cursor.executemany(self._sql(sql), rows)
+
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Insert ``rows``: on PostgreSQL, many rows go by COPY (several times faster than an
+        executemany, which matters for a 100,000-recipient batch); otherwise an INSERT."""
+        rows = list(rows)
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.postgres and len(rows) >= COPY_FROM:
+            with self._cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" for _ in columns)
+        self.many(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._cursor.execute(self._sql(sql), tuple(params))

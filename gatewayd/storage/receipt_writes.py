@@ -50,31 +50,46 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[start : start + _CHUNK]
 
 
-def _in(raw: Raw, sql: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """``sql`` with one ``IN ({})`` filled with ``values``, chunked."""
+def _in(
+    raw: Raw, sql: str, values: Sequence[Any], before: tuple[Any, ...] = ()
+) -> list[tuple[Any, ...]]:
+    """``sql`` with one ``IN ({})`` filled with ``values``, chunked; ``before`` are the
+    parameters ahead of it."""
     rows: list[tuple[Any, ...]] = []
     for chunk in _chunks(sorted(set(values))):
-        rows += raw.all(sql.format(", ".join("?" * len(chunk))), tuple(chunk))
+        rows += raw.all(sql.format(", ".join("?" * len(chunk))), (*before, *chunk))
     return rows
 
 
-def _parts_by_key(raw: Raw, keys: Sequence[str]) -> dict[tuple[int, str], tuple[int, int]]:
-    """(connector id, key) -> (part id, message id); the newest part wins."""
+def _parts_by_key(
+    raw: Raw, wanted: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """(connector id, key) -> (part id, message id); the newest part wins. One query per
+    connector, so the (connector_id, smsc_key) index is used, not a scan of every part."""
+    by_connector: dict[int, list[str]] = {}
+    for connector_id, key in wanted:
+        by_connector.setdefault(connector_id, []).append(key)
     found: dict[tuple[int, str], tuple[int, int]] = {}
-    sql = "SELECT id, message_id, connector_id, smsc_key FROM message_parts WHERE smsc_key IN ({})"
-    for part_id, message_id, connector_id, key in sorted(_in(raw, sql, keys)):
-        found[(connector_id, key)] = (part_id, message_id)
+    for connector_id, keys in by_connector.items():
+        sql = (
+            "SELECT id, message_id, smsc_key FROM message_parts"
+            " WHERE connector_id = ? AND smsc_key IN ({})"
+        )
+        for part_id, message_id, key in sorted(_in(raw, sql, keys, (connector_id,))):
+            found[(connector_id, key)] = (part_id, message_id)
     return found
 
 
 def _locate(raw: Raw, items: Sequence[ReceiptIn]) -> list[tuple[int, int] | None]:
     """Each receipt's part: its first reading for all of them in one query, then the other
     readings for those still unmatched."""
-    first = _parts_by_key(raw, [i.keys[0] for i in items if i.keys])
+    first = _parts_by_key(raw, [(i.connector_id, i.keys[0]) for i in items if i.keys])
     located = [first.get((i.connector_id, i.keys[0])) if i.keys else None for i in items]
     missing = [n for n, where in enumerate(located) if where is None and len(items[n].keys) > 1]
     if missing:
-        rest = _parts_by_key(raw, [k for n in missing for k in items[n].keys[1:]])
+        rest = _parts_by_key(
+            raw, [(items[n].connector_id, k) for n in missing for k in items[n].keys[1:]]
+        )
         for n in missing:
             item = items[n]
             located[n] = next(

@@ -82,6 +82,17 @@ def _accept(s: Session, items: Sequence[Accept]) -> list[Accepted]:
     return accepted
 
 
+BATCH_COLUMNS = (
+    "id", "account_id", "user_id", "channel", "subject", "body", "sender", "priority",
+    "scheduled_at", "archived", "created_at",
+)  # fmt: skip
+MESSAGE_COLUMNS = (
+    "id", "public_id", "batch_id", "account_id", "destination", "status", "error_code",
+    "part_count", "registered_delivery", "priority", "expires_at", "scope", "operator",
+    "out_of_bundle", "cost", "created_at", "updated_at",
+)  # fmt: skip
+
+
 class _Rows:
     """The rows of one flush's accepted batches, written with one executemany per table."""
 
@@ -156,23 +167,9 @@ class _Rows:
         return Accepted(batch_id, ids, out)
 
     def write(self, raw: Raw) -> None:
-        raw.many(
-            "INSERT INTO batches (id, account_id, user_id, channel, subject, body, sender,"
-            " priority, scheduled_at, archived, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.batches,
-        )
-        raw.many(
-            "INSERT INTO messages (id, public_id, batch_id, account_id, destination, status,"
-            " error_code, part_count, registered_delivery, priority, expires_at, scope,"
-            " operator, out_of_bundle, cost, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.messages,
-        )
-        raw.many(
-            "INSERT INTO message_events (message_id, status, error_code, at) VALUES (?, ?, ?, ?)",
-            self.events,
-        )
+        raw.insert("batches", BATCH_COLUMNS, self.batches)
+        raw.insert("messages", MESSAGE_COLUMNS, self.messages)
+        raw.insert("message_events", ("message_id", "status", "error_code", "at"), self.events)
 
 
 ACCEPT: WriteKind[Accept, Accepted] = WriteKind("accept", _accept, lane="accept")
