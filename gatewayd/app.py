@@ -45,6 +45,7 @@ from gatewayd.storage.accounts import AccountInfo, AccountStore
 from gatewayd.storage.batches import group_numbers
 from gatewayd.storage.committer import GroupCommitter
 from gatewayd.storage.database import Database, create_db_engine, thread_count
+from gatewayd.storage.fair_use import prune as prune_fair_use
 from gatewayd.storage.messages import MessageStore
 from gatewayd.storage.route_rules import load_route_rules, route_rules_version
 from gatewayd.storage.traffic import OutboxRow, drop_unmatched, load_unmatched
@@ -306,6 +307,7 @@ class Gateway(TypedMultiService):
         await self._reload_route_rules()
         await self.batches.release_due()
         await self.notifier.run()
+        await self.db.run("prune_fair_use", prune_fair_use, self._reactor.seconds())
         before = self._reactor.seconds() - self.config.pipeline.receipt_wait
         if self.receipts.drop_older_than(before):
             await self.db.run("drop_unmatched", drop_unmatched, before)

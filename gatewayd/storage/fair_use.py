@@ -303,3 +303,18 @@ def refund_rejected(s: Session, policy: FairUsePolicy, message_id: int, now: flo
     state = refund(account.rules, account.state, cost)
     if state is not account.state:
         _save_state(s, account_id, state, now)
+
+
+def prune(s: Session, now: float, keep_notifications: float = 30 * 86400.0) -> int:
+    """Distinct recipients of months before last month (every time zone's current month is
+    this UTC month, the one before or the one after), and notifications sent long ago."""
+    raw = Raw(s)
+    current = local_period(now, ZoneInfo("UTC"))
+    year, month = int(current[:4]), int(current[5:7])
+    oldest = f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
+    gone = raw.execute("DELETE FROM fair_use_recipients WHERE period < ?", (oldest,))
+    gone += raw.execute(
+        "DELETE FROM notifications WHERE sent_at IS NOT NULL AND sent_at < ?",
+        (now - keep_notifications,),
+    )
+    return gone

@@ -20,7 +20,7 @@ from gatewayd.smpp.pdu import ESME_RINVDSTADR
 from gatewayd.status import Status
 from gatewayd.storage.account_policy import update_settings
 from gatewayd.storage.database import Database
-from gatewayd.storage.fair_use import FairUsePolicy, account_action, fair_use_view
+from gatewayd.storage.fair_use import FairUsePolicy, account_action, fair_use_view, prune
 from tests.pipeline.rig import Rig, ScriptedConnector
 
 START = 1_795_000_000.0  # 2026-11-18, a Wednesday, mid-month in every zone
@@ -156,3 +156,14 @@ async def test_alerts_go_by_sms_from_the_operator_account_once(database: Databas
         (operator.id,)
     ]
     assert await notifier.run() == 0  # sent once
+
+
+@pytest_twisted.ensureDeferred
+async def test_old_months_recipients_are_pruned(database: Database) -> None:
+    rig = await started(database, distinct_recipients=10, hourly_messages=None)
+    acme = await rig.account()
+    await rig.send(acme, to=["22376600000"])
+    assert rows(database, "SELECT period FROM fair_use_recipients") == [("2026-11",)]
+    assert await database.run("prune", prune, rig.clock.seconds() + 31 * 86400) == 0
+    assert await database.run("prune", prune, rig.clock.seconds() + 62 * 86400) == 1
+    assert rows(database, "SELECT period FROM fair_use_recipients") == []
