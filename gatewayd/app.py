@@ -281,6 +281,7 @@ class Gateway(TypedMultiService):
             make_environment(),
             self._reactor,
             self.config.admin,
+            self.db,
         )
         site = _site(console.resource())
         for description in self.config.admin.listen:

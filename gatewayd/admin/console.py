@@ -6,6 +6,7 @@ Customers (roles manager and user) send and follow messages; the operator's admi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from jinja2 import Environment
@@ -33,6 +34,8 @@ from gatewayd.security import new_token, tokens_equal
 from gatewayd.smpp.text import segments
 from gatewayd.status import PENDING
 from gatewayd.storage.accounts import AccountStore
+from gatewayd.storage.database import Database
+from gatewayd.storage.fair_use import FairUseStatus, account_action, statuses
 from gatewayd.storage.messages import MessageStore
 from gatewayd.storage.websessions import SessionInfo, WebSessionStore
 
@@ -40,6 +43,13 @@ log = Logger()
 SESSION_COOKIE = b"gw_session"
 LOGIN_CSRF_COOKIE = b"gw_login"
 CUSTOMER_ROLES = frozenset({"manager", "user"})
+
+
+def _local(moment: float | None) -> str | None:
+    """A time for people: UTC, to the minute (the console has no per-user zone yet)."""
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment, UTC).strftime("%d/%m/%Y %H:%M UTC")
 
 
 class NotLoggedIn(GatewayError):
@@ -58,6 +68,7 @@ class Console:
         templates: Environment,
         clock: IReactorTime,
         config: AdminConfig,
+        db: Database | None = None,
     ) -> None:
         self._accounts = accounts
         self._sessions = sessions
@@ -66,6 +77,7 @@ class Console:
         self._env = templates
         self._clock = clock
         self._config = config
+        self._db = db  # fair-use counters and the operator's actions on them
 
     def resource(self) -> IResource:
         return self.app.resource()
@@ -168,9 +180,14 @@ class Console:
     @app.route("/messages/new", methods=["GET"])
     async def compose(self, request: IRequest) -> str:
         session = await self._customer(request)
-        return self._compose_page(request, session, {}, "", 200)
+        return await self._compose_page(request, session, {}, "", 200)
 
-    def _compose_page(
+    async def _fair_use(self) -> dict[int, FairUseStatus]:
+        if self._db is None:
+            return {}
+        return await self._db.run("fair_use_statuses", statuses, self._clock.seconds())
+
+    async def _compose_page(
         self,
         request: IRequest,
         session: SessionInfo,
@@ -179,6 +196,7 @@ class Console:
         code: int,
         invalid: Any = (),
     ) -> str:
+        fair_use = (await self._fair_use()).get(session.user.account.id)
         return render(
             self._env,
             request,
@@ -189,6 +207,7 @@ class Console:
             error=error,
             invalid=invalid,
             counter=segments(values.get("text", "")),
+            suspended_until=_local(fair_use.suspended_until) if fair_use else None,
         )
 
     @app.route("/messages", methods=["POST"])
@@ -208,13 +227,13 @@ class Console:
         try:
             await self._submissions.submit(submit)
         except InvalidRecipients as e:
-            return self._compose_page(request, session, values, e.message, 400, e.refused)
+            return await self._compose_page(request, session, values, e.message, 400, e.refused)
         except GatewayError as e:
             if e.http_status >= 500:
                 raise
             if isinstance(e, RateLimited) and e.http_status == 429:
                 request.setHeader(b"Retry-After", retry_after(e))
-            return self._compose_page(request, session, values, e.message, e.http_status)
+            return await self._compose_page(request, session, values, e.message, e.http_status)
         return redirect(request, "/messages")
 
     @app.route("/messages", methods=["GET"])
@@ -251,7 +270,30 @@ class Console:
         if session.user.role != "admin":
             raise NotFound("no such page")
         accounts = await self._accounts.accounts()
-        return render(self._env, request, "accounts.html", session=session, accounts=accounts)
+        fair_use = {
+            account_id: (_local(status.suspended_until), status)
+            for account_id, status in (await self._fair_use()).items()
+        }
+        return render(
+            self._env,
+            request,
+            "accounts.html",
+            session=session,
+            accounts=accounts,
+            fair_use=fair_use,
+        )
+
+    @app.route("/admin/accounts/<name>/lift", methods=["POST"])
+    async def lift(self, request: IRequest, name: str) -> bytes:
+        """Lift a fair-use suspension early; the audit log names the admin."""
+        session = await self._session(request)
+        if session.user.role != "admin" or self._db is None:
+            raise NotFound("no such page")
+        self._check_csrf(request, session)
+        actor = f"console:{session.user.login}"
+        now = self._clock.seconds()
+        await self._db.run("lift", account_action, name, "lift", None, actor, now)
+        return redirect(request, "/admin/accounts")
 
     @app.route("/static/", branch=True, methods=["GET"])
     def static(self, request: IRequest) -> File:

@@ -318,3 +318,23 @@ def prune(s: Session, now: float, keep_notifications: float = 30 * 86400.0) -> i
         (now - keep_notifications,),
     )
     return gone
+
+
+@dataclass(frozen=True)
+class FairUseStatus:
+    suspended_until: float | None
+    review: bool
+    messages: int
+    parts: int
+    distinct: int
+
+
+def statuses(s: Session, now: float) -> dict[int, FairUseStatus]:
+    """Every account's fair-use counters as the console shows them."""
+    found = {}
+    for account_id, text_state in Raw(s).all("SELECT account_id, state FROM fair_use_state"):
+        state = State.from_row(json.loads(text_state))
+        found[int(account_id)] = FairUseStatus(
+            suspension(state, now), state.review, state.messages, state.parts, state.distinct
+        )
+    return found
