@@ -33,7 +33,7 @@ from gatewayd.pipeline.receipts import ReceiptHandler
 from gatewayd.pipeline.routes import MessageRouter
 from gatewayd.pipeline.smpp_ingress import SmppMessages
 from gatewayd.pipeline.submission import Submissions
-from gatewayd.routing.acceptance import Acceptance
+from gatewayd.routing.acceptance import Acceptance, Failed
 from gatewayd.routing.rules_parse import parse_rules
 from gatewayd.routing.table import Rule
 from gatewayd.routing.throttle import RateLimits
@@ -175,6 +175,8 @@ class Gateway(TypedMultiService):
             ),
         )
         self.dispatcher.connector_ids = self._connector_ids
+        self.receipts.resend_via = self._resend_via
+        self.receipts.on_resend = self.dispatcher.resend
         self.dispatcher.ready.addCallback(lambda _: self._recover_receipts())
         self.submissions = Submissions(
             self.committer,
@@ -209,6 +211,13 @@ class Gateway(TypedMultiService):
             routing_table(config, self._source, self._route_rules[1]),
             self._is_bound,
         )
+
+    def _resend_via(self, failed: Failed) -> str | None:
+        """Runs in the database thread: reads only (settings, the routing table)."""
+        names = {number: name for name, number in self._connector_ids.items()}
+        account = self.directory.get(failed.account_id)
+        now = self._reactor.seconds()
+        return self.acceptance.resend_via(account, failed, names.get(failed.connector_id), now)
 
     def _account_rate(self, account_id: int) -> float:
         tps = self.directory.get(account_id).tps

@@ -282,6 +282,20 @@ class Dispatcher(TypedService):
         )
         self._end(msg, Status.REJECTED, f"route:{decision.status:#010x}", self._clock.seconds())
 
+    def resend(self, msg: Outbound, via: str) -> None:
+        """A failed message goes once more, through ``via`` (its route's resend rule)."""
+        connector = self._connectors.get(via)
+        bound = connector is not None and connector.is_bound
+        self._routes[msg.id] = Routed(via, "resend", (), None, bound)
+        log.info(
+            "{message_id} failed: sending it once more through {via}",
+            message_id=msg.public_id,
+            via=via,
+        )
+        name = self._queue(msg, front=True)
+        if name is not None:
+            self.pump(name)
+
     def forget(self, message_ids: Sequence[int]) -> None:
         """Messages that left the queue in the database (cancelled): drop them here too."""
         ids = set(message_ids) - set(self._flights)

@@ -32,7 +32,8 @@ from gatewayd.smpp.text import decode
 from gatewayd.smpp.tlv import MESSAGE_PAYLOAD
 from gatewayd.status import from_receipt_state
 from gatewayd.storage.committer import GroupCommitter
-from gatewayd.storage.receipt_writes import RECEIPT, ReceiptIn, ReceiptOut
+from gatewayd.storage.messages import Outbound
+from gatewayd.storage.receipt_writes import RECEIPT, ReceiptIn, ReceiptOut, ResendVia
 from gatewayd.storage.traffic import MO, HeldReceipt, MoIn, OutboxRow
 
 log = Logger()
@@ -66,6 +67,10 @@ class ReceiptHandler:
         self._ids = connector_ids  # filled by the dispatcher when it starts
         self._forward = forward
         self.mo = mo_table(config, "config")  # replaced on reload
+        #: The routes' "resend once" (decided in the receipt's transaction), and where a
+        #: message to resend goes once that is committed: the dispatcher.
+        self.resend_via: ResendVia | None = None
+        self.on_resend: Callable[[Outbound, str], None] | None = None
         self._held: dict[tuple[int, str], _Held] = {}
         self.counts: dict[str, int] = {"receipts": 0, "unmatched": 0, "mo": 0}
         # Until the connector ids are known (the dispatcher's start), deliveries wait: an SMSC
@@ -107,6 +112,7 @@ class ReceiptHandler:
             error_code(receipt.err),
             self._clock.seconds(),
             self.config.pipeline.outbox_expiry,
+            resend=self.resend_via,
         )
         d = self._committer.add(RECEIPT, item)
         return d.addCallback(self._applied, item, connector)
@@ -123,6 +129,8 @@ class ReceiptHandler:
                 )
             if out.outbox:
                 self._forward(out.outbox)
+            if out.resend is not None and self.on_resend is not None:
+                self.on_resend(*out.resend)
             return
         if out.unmatched_id is None:
             return
@@ -178,6 +186,7 @@ class ReceiptHandler:
                 row.received_at,
                 self.config.pipeline.outbox_expiry,
                 row.id,
+                self.resend_via,
             )
             held = _Held(row.id, item)
             for key in item.keys:

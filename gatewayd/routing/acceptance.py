@@ -23,8 +23,21 @@ from gatewayd.routing.table import (
     RoutingTable,
     Unroutable,
 )
+from gatewayd.status import Status
 
 ESME_RINVSRCADR = 0x0000000A
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A message that just failed, as its route's resend rule needs to see it."""
+
+    account_id: int
+    destination: str
+    sender: str
+    priority: int
+    connector_id: int  # where it failed
+    status: Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +94,33 @@ class Acceptance:
         sender: str,
         message_class: MessageClass,
         now: float,
+        *,
+        commit: bool = True,
     ) -> Routed | Unroutable:
+        """``commit=False``: without moving a balance's round robin (read-only, any thread)."""
         destination = self.plan.classify(e164, account.country)
         query = self.query(account, destination, sender, message_class, now)
-        return self.table.route(query, self.is_bound)
+        return self.table.route(query, self.is_bound, commit=commit)
+
+    def resend_via(
+        self,
+        account: AccountPolicy,
+        failed: Failed,
+        failed_on: str | None,
+        now: float,
+    ) -> str | None:
+        """The connector a failed message goes through once more, if its route says so for
+        this final status (and it is not the connector it failed on)."""
+        message_class: MessageClass = "transactional" if failed.priority >= 1 else "bulk"
+        decision = self.route(
+            account, failed.destination, failed.sender, message_class, now, commit=False
+        )
+        if isinstance(decision, Unroutable) or decision.resend is None:
+            return None
+        resend = decision.resend
+        if failed.status.value not in resend.states or resend.via == failed_on:
+            return None
+        return resend.via
 
     def recipients(
         self,

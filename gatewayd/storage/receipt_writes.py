@@ -9,19 +9,22 @@ parts, and one ``executemany`` per table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gatewayd.routing.acceptance import Failed
 from gatewayd.status import FINAL, Status
 from gatewayd.storage.committer import WriteKind
-from gatewayd.storage.messages import combined_status
+from gatewayd.storage.messages import Outbound, combined_status
 from gatewayd.storage.raw import Raw
 from gatewayd.storage.traffic import OutboxRow, outbox_insert_many
 
 _CHUNK = 500  # values per IN (...): well under every backend's parameter limit
+#: Final failures a route may resend once (its ``resend.states`` says which).
+RESENDABLE = frozenset({Status.UNDELIVERABLE, Status.EXPIRED, Status.REJECTED, Status.UNKNOWN})
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,13 @@ class ReceiptIn:
     now: float
     outbox_expiry: float
     unmatched_id: int | None = None  # set when applying a receipt held since before its part
+    resend: ResendVia | None = None  # the routes' "resend once" for failed messages
+
+
+#: The connector to send a failed message through once more, or None. Runs in the database
+#: thread, inside the receipt's transaction: it must only read (the routing table, the
+#: accounts' settings), never block.
+ResendVia = Callable[[Failed], str | None]
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class ReceiptOut:
     status: Status | None  # the message's status after it, when matched
     outbox: tuple[OutboxRow, ...] = ()
     unmatched_id: int | None = None  # the row that keeps an unmatched receipt
+    resend: tuple[Outbound, str] | None = None  # queued again, through this connector
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -149,7 +160,8 @@ def _apply(s: Session, items: Sequence[ReceiptIn]) -> list[ReceiptOut]:
             raw,
             "SELECT m.id, m.public_id, m.status, m.part_count, m.registered_delivery,"
             " m.account_id, m.destination, m.created_at, b.sender, b.channel, b.body,"
-            " a.callback_url FROM messages m JOIN batches b ON b.id = m.batch_id"
+            " a.callback_url, m.resent, m.priority, m.expires_at"
+            " FROM messages m JOIN batches b ON b.id = m.batch_id"
             " JOIN accounts a ON a.id = m.account_id WHERE m.id IN ({})",
             message_ids,
         )
@@ -165,22 +177,38 @@ def _apply(s: Session, items: Sequence[ReceiptIn]) -> list[ReceiptOut]:
     # The last receipt of each message in this flush decides its transition.
     last_of: dict[int, int] = {message_id: n for n, (_, message_id) in matched}
     results: list[ReceiptOut | None] = [None] * len(items)
-    updates, events, outbox_rows, outbox_owner = [], [], [], []
+    updates, outbox_rows, outbox_owner = [], [], []
+    events: list[tuple[int, str, str | None, float]] = []
+    resends: dict[int, tuple[Outbound, str]] = {}
     after: dict[int, Status] = {}
     for message_id, n in last_of.items():
         row = messages.get(message_id)
         if row is None:
             continue
         _, public_id, current, part_count, registered, account_id, to, created, sender = row[:9]
-        channel, body, callback_url = row[9:]
+        channel, body, callback_url, resent, priority, expires_at = row[9:]
         statuses = parts.get(message_id, [])
         statuses = statuses + [("sent", None)] * (part_count - len(statuses))
         combined, code = combined_status(statuses)
         if current == combined or current in FINAL:
             after[message_id] = Status(current)
             continue
-        after[message_id] = combined
         item = items[n]
+        via = None
+        if combined in RESENDABLE and not resent and item.resend is not None:
+            failed = Failed(account_id, to, sender, priority, item.connector_id, combined)
+            via = item.resend(failed)
+        if via is not None:
+            after[message_id] = Status.QUEUED
+            note = f"resend:{via}"  # the failure itself stays on the part's row
+            resends[n] = (
+                Outbound(message_id, public_id, to, sender, body, bool(registered), account_id,
+                         priority, expires_at),
+                via,
+            )  # fmt: skip
+            events.append((message_id, Status.QUEUED.value, note[:32], item.now))
+            continue
+        after[message_id] = combined
         updates.append((combined.value, code, item.now, message_id))
         events.append((message_id, combined.value, code, item.now))
         if combined not in FINAL or not registered:
@@ -201,6 +229,16 @@ def _apply(s: Session, items: Sequence[ReceiptIn]) -> list[ReceiptOut]:
             outbox_rows.append((account_id, "receipt", ch, payload, item.now, item.outbox_expiry))
             outbox_owner.append(n)
     raw.many("UPDATE messages SET status = ?, error_code = ?, updated_at = ? WHERE id = ?", updates)
+    # Resent once: queued again, and its parts forgotten so the new ones and their receipts
+    # are recorded afresh.
+    raw.many(
+        "UPDATE messages SET status = 'queued', resent = ?, updated_at = ? WHERE id = ?",
+        [(True, items[n].now, msg.id) for n, (msg, _) in resends.items()],
+    )
+    raw.many(
+        "DELETE FROM message_parts WHERE message_id = ?",
+        [(msg.id,) for msg, _ in resends.values()],
+    )
     raw.many(
         "INSERT INTO message_events (message_id, status, error_code, at) VALUES (?, ?, ?, ?)",
         events,
@@ -220,7 +258,9 @@ def _apply(s: Session, items: Sequence[ReceiptIn]) -> list[ReceiptOut]:
         if message is None:
             results[n] = ReceiptOut(None, None)
             continue
-        results[n] = ReceiptOut(message[1], after.get(where[1]), tuple(owed.get(n, ())))
+        results[n] = ReceiptOut(
+            message[1], after.get(where[1]), tuple(owed.get(n, ())), resend=resends.get(n)
+        )
     return [r if r is not None else ReceiptOut(None, None) for r in results]
 
 

@@ -18,7 +18,7 @@ from gatewayd.pipeline.pacing import Pacing
 from gatewayd.pipeline.receipts import ReceiptHandler
 from gatewayd.pipeline.routes import MessageRouter
 from gatewayd.pipeline.submission import Submissions, SubmitRequest
-from gatewayd.routing.acceptance import Acceptance
+from gatewayd.routing.acceptance import Acceptance, Failed
 from gatewayd.routing.numbers import NumberPlan
 from gatewayd.routing.table import RoutingTable, Rule
 from gatewayd.routing.throttle import RateLimits
@@ -134,6 +134,8 @@ class Rig:
             self.fair_use,
         )
         self.dispatcher.fair_use = self.fair_use
+        self.receipts.resend_via = self._resend_via
+        self.receipts.on_resend = lambda msg, via: self.dispatcher.resend(msg, via)
         self.batches = BatchControl(
             self.database,
             self.clock,
@@ -160,6 +162,12 @@ class Rig:
         )
         dispatcher.connector_ids = self.ids
         return dispatcher
+
+    def _resend_via(self, failed: Failed) -> str | None:
+        names = {number: name for name, number in self.ids.items()}
+        account = self.directory.get(failed.account_id)
+        failed_on = names.get(failed.connector_id)
+        return self.acceptance.resend_via(account, failed, failed_on, self.clock.seconds())
 
     async def start(self, dispatcher: Dispatcher | None = None) -> None:
         dispatcher = dispatcher or self.dispatcher

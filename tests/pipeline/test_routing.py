@@ -7,13 +7,13 @@ import pytest
 import pytest_twisted
 
 from gatewayd.pipeline.submission import InvalidRecipients
-from gatewayd.routing.table import Balance, Failover, Match, Reject, Rule
+from gatewayd.routing.table import Balance, Failover, Match, Reject, Resend, Rule
 from gatewayd.smpp.client import SubmitRejected
 from gatewayd.smpp.pdu import ESME_RINVDSTADR, ESME_RSYSERR
 from gatewayd.status import Status
 from gatewayd.storage.account_policy import add_sender, update_settings
 from gatewayd.storage.database import Database
-from tests.pipeline.rig import Rig, ScriptedConnector
+from tests.pipeline.rig import Rig, ScriptedConnector, receipt_pdu
 
 
 def destinations(connector: ScriptedConnector) -> list[bytes]:
@@ -77,3 +77,32 @@ async def test_reject_rules_and_sender_lists_apply_at_acceptance(database: Datab
     assert (await rig.view(ok)).status == Status.SENT
     with pytest.raises(Exception, match="allowed senders"):
         await rig.send(acme, to=["22376600000"], sender="OTHER")
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_undelivered_message_is_resent_once_through_the_routes_other_connector(
+    database: Database,
+) -> None:
+    resend = Resend("backup", frozenset({"undeliverable"}))
+    rule = Rule("ml", Match(prefixes=("223",)), Failover(("up",)), resend)
+    rig, backup = two_connectors(database, rule)
+    await rig.start()
+    acme = await rig.account()
+    [first, second] = await rig.send(acme, to=["22376600000", "22376600001"], text="promo")
+    await rig.deliver(receipt_pdu("1", "UNDELIV", "012"))  # the first, on "up"
+    assert destinations(backup) == [b"22376600000"]
+    view = await rig.view(first)
+    assert view.status == Status.SENT  # queued again, then sent through backup
+    assert [e.status for e in view.events] == ["accepted", "queued", "sent", "queued", "sent"]
+    assert view.events[3].error_code == "resend:backup"
+    assert rig.forwarded == []  # the customer hears of the outcome, not of the first try
+    await rig.receipts.on_deliver(backup, receipt_pdu("1", "DELIVRD"))
+    await rig.settle()
+    assert (await rig.view(first)).status == Status.DELIVERED
+    # Once only: the second message fails on "up", then on "backup", and stays failed.
+    await rig.deliver(receipt_pdu("2", "UNDELIV", "012"))
+    assert destinations(backup)[-1] == b"22376600001"
+    await rig.receipts.on_deliver(backup, receipt_pdu("2", "UNDELIV", "012"))
+    await rig.settle()
+    assert (await rig.view(second)).status == Status.UNDELIVERABLE
+    assert len(backup.submitted) == 2
