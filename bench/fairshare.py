@@ -85,7 +85,11 @@ def measure(path: str, campaign: int) -> list[tuple[str, str]]:
     for offset in range(0, campaign, CHUNK):
         numbers = [f"4915{n:08d}" for n in range(offset, min(campaign, offset + CHUNK))]
         body = {"account": "Big", "to": numbers, "text": "Soldes", "priority": "bulk"}
-        created = call(path, "POST", "/v1/batches", body)
+        chunk_start = time.monotonic()
+        created = call(path, "POST", "/v1/batches", body, timeout=600.0)
+        print(
+            f"batch {offset // CHUNK + 1}: {time.monotonic() - chunk_start:.1f} s", file=sys.stderr
+        )
         first_ids.append(created["message_ids"][0])
     accepted = time.monotonic() - start
     time.sleep(3.0)  # the campaign is draining

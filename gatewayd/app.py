@@ -26,6 +26,7 @@ from gatewayd.pipeline.batches import BatchControl
 from gatewayd.pipeline.callbacks import CallbackClient
 from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.dispatcher import Dispatcher
+from gatewayd.pipeline.mailer import SmtpMailer
 from gatewayd.pipeline.notifier import Notifier
 from gatewayd.pipeline.outbox import Outbox
 from gatewayd.pipeline.pacing import Pacing
@@ -191,7 +192,9 @@ class Gateway(TypedMultiService):
             self.db.offload,
         )
         self.dispatcher.fair_use = self.submissions.fair_use
-        self.notifier = Notifier(self.db, self.submissions, reactor)
+        self.notifier = Notifier(
+            self.db, self.submissions, reactor, SmtpMailer(reactor, config.notifications)
+        )
         self.batches = BatchControl(
             self.db, reactor, self.dispatcher.enqueue, self.dispatcher.forget
         )

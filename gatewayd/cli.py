@@ -125,6 +125,7 @@ class Cli:
             args.role,
             hash_secret(password),
             time.time(),
+            args.email,
         )
         self.out(f"user {user.login!r} created in {user.account.name!r} with role {user.role}")
         return 0
@@ -220,6 +221,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--account", required=True, metavar="NAME")
     c.add_argument("--login", required=True)
     c.add_argument("--role", required=True, choices=sorted(acc.ROLES))
+    c.add_argument("--email", metavar="ADDRESS", help="where a manager gets fair-use alerts")
     c = command("smsc-sim", "run the built-in SMSC simulator", "cmd_smsc_sim")
     c.add_argument(
         "--listen",

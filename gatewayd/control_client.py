@@ -33,8 +33,10 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def call(path: str, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
-    conn = _UnixConnection(path, timeout=30.0)
+def call(
+    path: str, method: str, url: str, body: dict[str, Any] | None = None, timeout: float = 30.0
+) -> Any:
+    conn = _UnixConnection(path, timeout=timeout)
     try:
         conn.request(
             method,

@@ -233,6 +233,13 @@ class ThrottleConfig:
 
 
 @dataclass(frozen=True)
+class NotificationsConfig:
+    smtp_host: str = ""
+    smtp_port: int = checked(25, check=_port)
+    from_address: str = "gatewayd@localhost"
+
+
+@dataclass(frozen=True)
 class FairUseConfig:
     default_plan: str = "standard"
 
@@ -293,6 +300,7 @@ class Config:
     numbers: NumbersConfig = NumbersConfig()
     throttle: ThrottleConfig = ThrottleConfig()
     fair_use: FairUseConfig = FairUseConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
     plans: Mapping[str, Mapping[str, Any]] = field(default_factory=_no_plans)
     pipeline: PipelineConfig = PipelineConfig()
     mo: MoConfig = MoConfig()

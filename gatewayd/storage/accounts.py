@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from ipaddress import ip_network
 from typing import Literal
@@ -20,6 +21,7 @@ AccountKind = Literal["operator", "customer"]
 #: admin: the operator's administrators; manager: a customer's account manager;
 #: user: a customer's sender. A role belongs to one kind of account.
 ROLES: dict[str, AccountKind] = {"admin": "operator", "manager": "customer", "user": "customer"}
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s]{2,63}")
 # Compared against when a login is unknown, so that timing does not reveal valid logins.
 _DUMMY_HASH = hash_secret("timing-equaliser-not-a-password")
 
@@ -225,7 +227,13 @@ def authenticate_smpp(s: Session, system_id: str, password: str) -> AccountInfo:
 
 
 def create_user(
-    s: Session, account_name: str, login: str, role: str, password_hash: str, now: float
+    s: Session,
+    account_name: str,
+    login: str,
+    role: str,
+    password_hash: str,
+    now: float,
+    email: str | None = None,
 ) -> UserInfo:
     account = s.scalar(select(Account).where(Account.name == account_name))
     if account is None:
@@ -240,8 +248,16 @@ def create_user(
     login = login.strip()
     if not 1 <= len(login) <= 64 or any(c.isspace() for c in login):
         raise ValidationError("a login is 1 to 64 characters without spaces")
+    if email is not None and not _EMAIL.fullmatch(email):
+        raise ValidationError(f"{email!r} is not an e-mail address")
     user = User(
-        account_id=account.id, login=login, role=role, language="fr", disabled=False, created_at=now
+        account_id=account.id,
+        login=login,
+        role=role,
+        language="fr",
+        email=email,
+        disabled=False,
+        created_at=now,
     )
     s.add(user)
     try:

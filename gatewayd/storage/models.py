@@ -80,6 +80,8 @@ class User(Base):
     login: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(8), default="fr")
+    # Where alerts go for a customer's managers (fair use); NULL: no e-mail.
+    email: Mapped[str | None] = mapped_column(String(254))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float)
     account: Mapped[Account] = relationship()

@@ -468,12 +468,15 @@ def load_queued(
     )
     sent: dict[int, set[int]] = {}
     if rows:
+        # A range of the parts' own (message_id, seq) index: joining messages on status would
+        # walk every queued message of the status index, page after page.
+        loaded = {r[0] for r in rows}
         for message_id, seq in raw.all(
-            "SELECT p.message_id, p.seq FROM message_parts p JOIN messages m"
-            " ON m.id = p.message_id WHERE m.status = 'queued' AND m.id BETWEEN ? AND ?",
+            "SELECT message_id, seq FROM message_parts WHERE message_id BETWEEN ? AND ?",
             (rows[0][0], rows[-1][0]),
         ):
-            sent.setdefault(message_id, set()).add(seq)
+            if message_id in loaded:
+                sent.setdefault(message_id, set()).add(seq)
     return [
         Outbound(
             r[0],

@@ -167,3 +167,37 @@ async def test_old_months_recipients_are_pruned(database: Database) -> None:
     assert await database.run("prune", prune, rig.clock.seconds() + 31 * 86400) == 0
     assert await database.run("prune", prune, rig.clock.seconds() + 62 * 86400) == 1
     assert rows(database, "SELECT period FROM fair_use_recipients") == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_alerts_go_by_e_mail_to_the_accounts_managers(database: Database) -> None:
+    from twisted.internet import reactor
+
+    from gatewayd.config.model import NotificationsConfig
+    from gatewayd.pipeline.mailer import SmtpMailer
+    from gatewayd.security import hash_secret
+    from gatewayd.storage.accounts import create_user
+    from tests.pipeline import smtp_server
+
+    port, delivery = smtp_server.start(reactor)
+    try:
+        rig = await started(database, monthly_quota=5, distinct_recipients=None)
+        acme = await rig.account()
+        secret = hash_secret("x" * 16)
+        for login, role, email in (
+            ("boss", "manager", "boss@acme.example"),
+            ("clerk", "user", "clerk@acme.example"),  # not a manager: no alert
+            ("nomail", "manager", None),
+        ):
+            await database.run("user", create_user, "Acme", login, role, secret, 1.0, email)
+        await rig.send(acme, "promo", to=[f"2237660000{n}" for n in range(4)])  # 80 %
+        config = NotificationsConfig("127.0.0.1", port.getHost().port, "alerts@operator.example")
+        notifier = Notifier(database, rig.submissions, rig.clock, SmtpMailer(reactor, config))
+        assert await notifier.run() == 1
+    finally:
+        await port.stopListening()
+    assert delivery.recipients == ["boss@acme.example"]
+    [mail] = delivery.box
+    assert mail["From"] == "alerts@operator.example"
+    assert mail["Subject"] == "gatewayd : alerte de consommation (Acme)"
+    assert "80 % du quota mensuel atteint (4 / 5)" in mail.get_payload(decode=True).decode()

@@ -37,6 +37,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("groups", sa.Text(), nullable=False, server_default=""))
         batch.add_column(sa.Column("alert_msisdn", sa.String(length=21), nullable=True))
         batch.add_column(sa.Column("share", sa.Integer(), nullable=False, server_default="1"))
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("email", sa.String(length=254), nullable=True))
     with op.batch_alter_table("batches") as batch:
         batch.add_column(
             sa.Column("state", sa.String(length=16), nullable=False, server_default="active")
@@ -140,6 +142,8 @@ def downgrade() -> None:
         batch.drop_column("out_of_bundle")
     with op.batch_alter_table("batches") as batch:
         batch.drop_column("state")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("email")
     with op.batch_alter_table("accounts") as batch:
         for column in (
             "share",
