@@ -7,7 +7,7 @@ Each ``*_KIND`` is applied to a whole run of items in one go (see
 from __future__ import annotations
 
 import json
-import uuid
+import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +28,14 @@ _PENDING_SQL = "(" + ", ".join(f"'{status.value}'" for status in sorted(PENDING)
 
 
 # --- acceptance ------------------------------------------------------------------------------
+
+
+def new_public_id(now: float) -> str:
+    """32 hex digits: the time in milliseconds, then 80 random bits. Unguessable like a random
+    UUID, but in time order, so inserting into the unique index of a table of millions of
+    messages touches its last pages rather than random ones."""
+    return f"{int(now * 1000) & 0xFFFFFFFFFFFF:012x}{secrets.token_hex(10)}"
+
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,7 @@ class _Rows:
         out, ids = [], []
         classes = b.classes or [("", "")] * len(b.recipients)
         for n, (to, (scope, operator)) in enumerate(zip(b.recipients, classes, strict=True)):
-            mid, pid = next(message_ids), uuid.uuid4().hex
+            mid, pid = next(message_ids), new_public_id(now)
             decision = outcomes[n].decision if outcomes is not None else FairUseAccept()
             ids.append(pid)
             self.events.append((mid, Status.ACCEPTED.value, None, now))
@@ -312,7 +320,7 @@ def _mos(s: Session, items: Sequence[MoIn]) -> list[MoOut]:
     raw = Raw(s)
     out = []
     for i in items:
-        public_id = uuid.uuid4().hex
+        public_id = new_public_id(i.now)
         account_id, channels = _mo_account(raw, i.account)
         raw.execute(
             "INSERT INTO inbound_messages (public_id, account_id, connector_id, source,"
