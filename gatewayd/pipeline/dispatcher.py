@@ -354,6 +354,12 @@ class Dispatcher(TypedService):
         now = self._clock.seconds()
         pacing = self._pacing
         while queue and self._in_flight.get(name, 0) < cap and name not in self._resting:
+            if self._committer.waiting > self._config.commit_max:
+                # The database is behind: what the SMSC acknowledges must be recorded before
+                # more goes out, or the unrecorded acknowledgements (resent after a crash) and
+                # the lag of every message's status would grow without bound.
+                self._wake_later(name)
+                break
             if pacing is None:
                 msg = queue.peek()
             else:

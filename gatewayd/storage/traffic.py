@@ -37,7 +37,6 @@ def new_public_id(now: float) -> str:
     return f"{int(now * 1000) & 0xFFFFFFFFFFFF:012x}{secrets.token_hex(10)}"
 
 
-
 @dataclass(frozen=True)
 class Accept:
     batch: NewBatch

@@ -190,3 +190,27 @@ async def test_a_big_backlog_in_the_database_does_not_hold_another_account_back(
     assert max(beta_positions) < 25, beta_positions
     assert (await rig.view(otp)).status == Status.SENT
     assert await rig.queued() == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_sending_waits_while_the_database_is_behind(database: Database) -> None:
+    rig = Rig(database, ScriptedConnector(), PipelineConfig(commit_delay=0.0, commit_max=5))
+    rig.connector.bound = False
+    await rig.start()
+    acme = await rig.account()
+    await rig.send(acme, "promo", to=[f"2237660{i:04d}" for i in range(20)])
+    rig.committer.max_delay = 1.0  # from now on, writes wait a second on the clock
+    rig.connector.bound = True
+    rig.dispatcher.pump_all()
+    # Each answer queues a write; past commit_max waiting, nothing more goes out.
+    assert len(rig.connector.submitted) == 6
+    assert rig.committer.waiting == 6
+    rig.clock.advance(1.0)  # the writes commit, the dispatcher looks again
+    await rig.committer.drain()
+    rig.clock.advance(0.05)
+    assert len(rig.connector.submitted) == 12
+    rig.committer.max_delay = 0.0
+    for _ in range(5):
+        rig.clock.advance(1.0)
+        await rig.settle()
+    assert len(rig.connector.submitted) == 20
