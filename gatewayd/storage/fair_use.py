@@ -145,10 +145,14 @@ def decide(
     """The engine's outcome for each recipient of each batch, in order, with the counters,
     recipients and notifications written (the caller writes the messages)."""
     accounts = _load(raw, policy, sorted({b.account_id for b in batches}), now)
+    wanted: dict[int, list[str]] = {}
+    for batch in batches:  # one lookup per account for the whole flush, not one per batch
+        wanted.setdefault(batch.account_id, []).extend(batch.recipients)
+    for account_id, numbers in wanted.items():
+        _known(raw, accounts[account_id], numbers)
     results: list[list[Outcome]] = []
     for batch in batches:
         account = accounts[batch.account_id]
-        _known(raw, account, batch.recipients)
         scopes = [scope for scope, _ in batch.classes] or ["international"] * len(batch.recipients)
         usages = [
             Usage(
