@@ -53,6 +53,8 @@ from gatewayd.storage.traffic import OutboxRow, drop_unmatched, load_unmatched
 from gatewayd.storage.websessions import WebSessionStore
 
 log = Logger()
+#: Seconds between two prunings of old fair-use recipients and notifications.
+PRUNE_INTERVAL = 3600.0
 
 
 def connector_password(name: str, conf: ConnectorConfig, source: str) -> str:
@@ -152,6 +154,7 @@ class Gateway(TypedMultiService):
         self.sessions = WebSessionStore(self.db)
         self.directory = AccountDirectory(self.db)
         self._route_rules: tuple[tuple[int, float], tuple[Rule, ...]] = ((0, 0.0), ())
+        self._pruned = float("-inf")
         self.acceptance = self._acceptance(config)
         self.router = MessageRouter(self.acceptance, self.directory, reactor)
         self._build_simulator()
@@ -320,7 +323,10 @@ class Gateway(TypedMultiService):
         await self._reload_route_rules()
         await self.batches.release_due()
         await self.notifier.run()
-        await self.db.run("prune_fair_use", prune_fair_use, self._reactor.seconds())
+        now = self._reactor.seconds()
+        if now - self._pruned >= PRUNE_INTERVAL:  # a scan of the recipients: not every sweep
+            self._pruned = now
+            await self.db.run("prune_fair_use", prune_fair_use, now)
         before = self._reactor.seconds() - self.config.pipeline.receipt_wait
         if self.receipts.drop_older_than(before):
             await self.db.run("drop_unmatched", drop_unmatched, before)
