@@ -248,6 +248,7 @@ class FairUseConfig:
 class PipelineConfig:
     commit_delay: float = checked(0.002, check=_not_negative)
     commit_max: int = checked(2000, check=_positive)
+    max_unrecorded: int = checked(500, check=_positive)
     max_age: float = checked(172800.0, check=_positive)
     memory_limit: int = checked(100000, check=_positive)
     receipt_wait: float = checked(3600.0, check=_positive)

@@ -154,6 +154,7 @@ class Dispatcher(TypedService):
         self._pacing = pacing
         self._wakes: dict[str, IDelayedCall] = {}  # connectors whose queue is all paced
         self._pumping: set[str] = set()
+        self._unrecorded = 0  # parts the SMSC acknowledged whose record is not committed yet
         self._pump_again: set[str] = set()
         # Each queued message's route, for failover after a routing error.
         self._routes: dict[int, Routed] = {}
@@ -354,10 +355,13 @@ class Dispatcher(TypedService):
         now = self._clock.seconds()
         pacing = self._pacing
         while queue and self._in_flight.get(name, 0) < cap and name not in self._resting:
-            if self._committer.waiting > self._config.commit_max:
-                # The database is behind: what the SMSC acknowledges must be recorded before
-                # more goes out, or the unrecorded acknowledgements (resent after a crash) and
-                # the lag of every message's status would grow without bound.
+            if (
+                self._unrecorded >= self._config.max_unrecorded
+                or self._committer.waiting > self._config.commit_max
+            ):
+                # The database is behind: what the SMSC acknowledged must be recorded before
+                # more goes out. A crash resends every acknowledged part not yet recorded, so
+                # this bounds the duplicates (docs/pipeline.md), and keeps statuses current.
                 self._wake_later(name)
                 break
             if pacing is None:
@@ -423,11 +427,13 @@ class Dispatcher(TypedService):
         d = self._committer.add(
             PART_SENT, PartSent(msg.id, seq, conn_id, smsc_id, key, complete, now)
         )
+        self._unrecorded += 1
         d.addErrback(
             lambda f: log.failure(
                 "recording {message_id} as sent failed", f, message_id=msg.public_id
             )
         )
+        d.addBoth(self._recorded)
         if self._on_part_recorded is not None:
             self._on_part_recorded(conn_id, key)
         if complete and info_enabled():
@@ -438,6 +444,9 @@ class Dispatcher(TypedService):
                 smsc_message_id=",".join(v for _, v in sorted(flight.smsc_ids.items())),
             )
         self._part_settled(flight)
+
+    def _recorded(self, result: object) -> None:
+        self._unrecorded -= 1
 
     def _not_acked(self, failure: Failure, flight: _Flight) -> None:
         flight.failures.append(failure)

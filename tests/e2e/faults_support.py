@@ -159,7 +159,7 @@ class CountingSimulator(SimulatorFactory):
 
 def destination(index: int) -> bytes:
     """Each message of a load has its own destination, so the database tells them apart."""
-    return b"2237660%05d" % index
+    return b"4915100%05d" % index  # possible German mobile numbers
 
 
 @dataclass
@@ -419,6 +419,7 @@ default_connector = "smsc"
 default_plan = "unlimited"
 [pipeline]
 sweep_interval = 1.0
+max_unrecorded = 200
 """
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> None:
