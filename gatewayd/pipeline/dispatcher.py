@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 
 from gatewayd.config import ConnectorConfig, PipelineConfig
 from gatewayd.logsetup import info_enabled
+from gatewayd.pipeline.holding import Holding
 from gatewayd.pipeline.pacing import RETRY, Pacing
 from gatewayd.pipeline.queues import TRANSACTIONAL, SendQueue, WeightOf, equal_shares
 from gatewayd.pipeline.routes import ROUTING_ERRORS, source_address
@@ -158,15 +159,9 @@ class Dispatcher(TypedService):
         self._pump_again: set[str] = set()
         # Each queued message's route, for failover after a routing error.
         self._routes: dict[int, Routed] = {}
-        # Queued or in flight (id -> account), so a refill never doubles one.
-        self._known: dict[int, int] = {}
-        self._per_account: dict[int, int] = {}
+        self._holding = Holding(config.memory_limit)
         self._flights: dict[int, _Flight] = {}
         self._in_flight: dict[str, int] = {}  # parts awaiting a response, per connector
-        # Per account, the id after which its queued messages may be in the database only
-        # (the backlog outgrew memory); refills take turns between these accounts.
-        self._spilled: dict[int, int] = {}
-        self._skips: dict[int, int] = {}  # per account, messages left to the database
         self._refilling: Deferred[None] | None = None
         # Connectors that just failed a submit in a retryable way: left alone until the next
         # tick, so that a link that fails at once is not hammered in a loop.
@@ -188,9 +183,9 @@ class Dispatcher(TypedService):
         self.connector_ids.update(
             await self._db.run("connectors", ensure_connectors, names, self._clock.seconds())
         )
-        self._spilled.update(await self._db.run("queued_accounts", queued_accounts))
+        self._holding.spill_from(await self._db.run("queued_accounts", queued_accounts))
         await self._refill()
-        backlog = len(self._known)
+        backlog = len(self._holding)
         if backlog:
             log.info("recovered {n} queued message(s) from the database", n=backlog)
         self._loop.start(1.0, now=False).addErrback(
@@ -217,44 +212,16 @@ class Dispatcher(TypedService):
         backlog is over the memory limit (transactional ones always get in)."""
         touched: set[str] = set()
         for msg in messages:
-            if msg.id in self._known:
+            if msg.id in self._holding:
                 continue
-            if msg.priority < TRANSACTIONAL and self._spills(msg.account_id):
-                account = msg.account_id
-                self._spilled.setdefault(account, msg.id - 1)
-                self._skips[account] = self._skips.get(account, 0) + 1
+            if msg.priority < TRANSACTIONAL and self._holding.spills(msg.account_id):
+                self._holding.spill(msg)
                 continue
             name = self._queue(msg)
             if name is not None:
                 touched.add(name)
         for name in touched:
             self.pump(name)
-
-    def _spills(self, account: int) -> bool:
-        """Whether the account's new bulk message waits in the database. Its order is kept
-        (once spilled, the account's messages wait until the refill reaches them); over the
-        memory limit, an account with less than a tenth of it in memory still gets in (up to
-        twice the limit), so a big backlog cannot push another account's batch to the disk."""
-        if account in self._spilled:
-            return True
-        limit, held = self._config.memory_limit, len(self._known)
-        if held < limit:
-            return False
-        return held >= 2 * limit or self._per_account.get(account, 0) >= limit // 10
-
-    def _remember(self, msg: Outbound) -> None:
-        if msg.id not in self._known:
-            self._known[msg.id] = msg.account_id
-            self._per_account[msg.account_id] = self._per_account.get(msg.account_id, 0) + 1
-
-    def _release(self, message_id: int) -> None:
-        account = self._known.pop(message_id, None)
-        if account is not None:
-            left = self._per_account[account] - 1
-            if left:
-                self._per_account[account] = left
-            else:
-                del self._per_account[account]
 
     def _queue(self, msg: Outbound, *, front: bool = False) -> str | None:
         route = self._routes.get(msg.id)
@@ -264,7 +231,7 @@ class Dispatcher(TypedService):
                 self._unroutable(msg, decision)
                 return None
             route = self._routes[msg.id] = decision
-        self._remember(msg)
+        self._holding.remember(msg)
         self._queue_of(route.connector).push(msg, front=front)
         return route.connector
 
@@ -302,7 +269,7 @@ class Dispatcher(TypedService):
         ids = set(message_ids) - set(self._flights)
         for queue in self._queues.values():
             for msg in queue.remove(ids):
-                self._release(msg.id)
+                self._holding.release(msg.id)
                 self._routes.pop(msg.id, None)
 
     def rewrite(self, message_id: int, body: str, registered_delivery: bool) -> None:
@@ -461,7 +428,7 @@ class Dispatcher(TypedService):
             if flight.failures:
                 self._failed(flight)
             else:
-                self._release(flight.msg.id)
+                self._holding.release(flight.msg.id)
                 self._routes.pop(flight.msg.id, None)
         self.pump(name)
 
@@ -473,7 +440,7 @@ class Dispatcher(TypedService):
             status = getattr(rejected.value, "smpp_status", 0)
             if not flight.acked and self._fail_over(msg, name, status):
                 return
-            self._release(msg.id)
+            self._holding.release(msg.id)
             self._routes.pop(msg.id, None)
             code = f"smpp:{status:#010x}"
             if flight.acked:
@@ -522,7 +489,7 @@ class Dispatcher(TypedService):
         return True
 
     def _expire(self, msg: Outbound, now: float) -> None:
-        self._release(msg.id)
+        self._holding.release(msg.id)
         self._routes.pop(msg.id, None)
         log.info("{message_id} expired before it could be sent", message_id=msg.public_id)
         self._end(msg, Status.EXPIRED, "expired", now)
@@ -546,8 +513,7 @@ class Dispatcher(TypedService):
         """Once a second: binds that came up get their queues, expired messages end, and a
         spilled backlog flows back into memory."""
         self._resting.clear()
-        low = len(self._known) < self._config.memory_limit // 2
-        if self._spilled and self._refilling is None and low:
+        if self._refilling is None and self._holding.wants_refill():
             self._refilling = Deferred.fromCoroutine(self._refill())
             self._refilling.addErrback(lambda f: log.failure("refill failed", f))
             self._refilling.addBoth(self._refilled)
@@ -578,21 +544,12 @@ class Dispatcher(TypedService):
         """Load queued messages from the database until memory is full or none is left,
         taking turns between the accounts whose backlog spilled, oldest first within each;
         only what is not already here."""
-        page = 1000
-        while self._spilled:
-            room = self._config.memory_limit - len(self._known)
-            if room <= 0:
-                return
-            share = max(1, min(page, room) // len(self._spilled))
-            for account, after in list(self._spilled.items()):
-                skips = self._skips.get(account, 0)
-                rows = await self._db.run("load_queued", load_queued, after, share, account)
+        while steps := self._holding.refill_steps(page=1000):
+            for step in steps:
+                rows = await self._db.run(
+                    "load_queued", load_queued, step.after, step.limit, step.account
+                )
                 for msg in rows:
-                    if msg.id not in self._known:
+                    if msg.id not in self._holding:
                         self._queue(msg)
-                if rows:
-                    self._spilled[account] = rows[-1].id
-                # A short page is the end, unless messages were left to the database meanwhile.
-                if len(rows) < share and skips == self._skips.get(account, 0):
-                    del self._spilled[account]
-                    self._skips.pop(account, None)
+                self._holding.refilled(step, rows)
