@@ -221,7 +221,7 @@ class Gateway(TypedMultiService):
     def _resend_via(self, failed: Failed) -> str | None:
         """Runs in the database thread: reads only (settings, the routing table)."""
         names = {number: name for name, number in self._connector_ids.items()}
-        account = self.directory.get(failed.account_id)
+        account = self.directory.peek(failed.account_id)
         now = self._reactor.seconds()
         return self.acceptance.resend_via(account, failed, names.get(failed.connector_id), now)
 

@@ -28,6 +28,11 @@ class AccountDirectory:
             return AccountPolicy(account_id, name)
         return found
 
+    def peek(self, account_id: int) -> AccountPolicy:
+        """As :meth:`get`, without starting a reload on a miss: safe from the database
+        thread (the routes' resend decision runs there)."""
+        return self._policies.get(account_id) or AccountPolicy(account_id, "")
+
     def share(self, account_id: int) -> int:
         found = self._policies.get(account_id)
         return 1 if found is None else found.share

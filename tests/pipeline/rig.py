@@ -165,7 +165,7 @@ class Rig:
 
     def _resend_via(self, failed: Failed) -> str | None:
         names = {number: name for name, number in self.ids.items()}
-        account = self.directory.get(failed.account_id)
+        account = self.directory.peek(failed.account_id)
         failed_on = names.get(failed.connector_id)
         return self.acceptance.resend_via(account, failed, failed_on, self.clock.seconds())
 
