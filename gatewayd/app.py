@@ -189,7 +189,7 @@ class Gateway(TypedMultiService):
             pipeline.max_age,
             self.acceptance,
             self.directory,
-            RateLimits(lambda key: self._account_rate(key) if isinstance(key, int) else 0.0),
+            RateLimits(self._account_rate),
             lambda account_id, names: self.db.run("groups", group_numbers, account_id, names),
             fair_use_policy(config, source),
             self.db.offload,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from gatewayd.cli import Cli
     from gatewayd.routing.account import AccountPolicy
     from gatewayd.routing.numbers import Destination
+    from gatewayd.storage.database import Database
 
 Command = Callable[..., argparse.ArgumentParser]
 WithConfig = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
@@ -50,11 +51,13 @@ def _when(text: str | None) -> float:
 
 
 def route_explain(cli: Cli, args: argparse.Namespace) -> int:
-    _explain_route(cli, args)
+    _explain_route(cli, args, cli.database(args))
     return 0
 
 
-def _explain_route(cli: Cli, args: argparse.Namespace) -> tuple[AccountPolicy, Destination]:
+def _explain_route(
+    cli: Cli, args: argparse.Namespace, db: Database
+) -> tuple[AccountPolicy, Destination]:
     """Print the number's classification and the routing table's reasoning."""
     from gatewayd.config.policy import number_plan, routing_table
     from gatewayd.routing.acceptance import Acceptance
@@ -63,9 +66,9 @@ def _explain_route(cli: Cli, args: argparse.Namespace) -> tuple[AccountPolicy, D
     from gatewayd.storage.route_rules import load_route_rules
 
     config = cli.config(args)
-    _, specs = cli.database(args).run_sync("route_rules", load_route_rules)
+    _, specs = db.run_sync("route_rules", load_route_rules)
     stored = parse_rules(specs, "route_rules")
-    account = _policy_of(cli, args)
+    account = _policy_of(db, args.account, "--account")
     down = set(args.down)
     acceptance = Acceptance(
         number_plan(config, args.config),
@@ -99,11 +102,11 @@ def policy_explain(cli: Cli, args: argparse.Namespace) -> int:
     from gatewayd.smpp.text import segments
     from gatewayd.storage.fair_use import fair_use_view
 
-    account, destination = _explain_route(cli, args)
+    db = cli.database(args)
+    account, destination = _explain_route(cli, args, db)
     config = cli.config(args)
     policy = fair_use_policy(config, args.config)
     now = _when(args.at)
-    db = cli.database(args)
     plan, rules, state, tz = db.run_sync("view", fair_use_view, policy, args.account, now)
     e164 = destination.e164
     with db.session() as session:
@@ -145,14 +148,14 @@ def policy_explain(cli: Cli, args: argparse.Namespace) -> int:
     return 0
 
 
-def _policy_of(cli: Cli, args: argparse.Namespace) -> AccountPolicy:
+def _policy_of(db: Database, name: str, option: str) -> AccountPolicy:
+    """The named account's routing settings; the error names the command-line option."""
     from gatewayd.storage.account_policy import load_policies
 
-    db = cli.database(args)
     policies = db.run_sync("policies", load_policies).values()
-    found = next((p for p in policies if p.name == args.account), None)
+    found = next((p for p in policies if p.name == name), None)
     if found is None:
-        raise ValidationError(f"--account: no account {args.account!r}")
+        raise ValidationError(f"{option}: no account {name!r}")
     return found
 
 
@@ -246,7 +249,7 @@ def account_set(cli: Cli, args: argparse.Namespace) -> int:
 
 def account_sender(cli: Cli, args: argparse.Namespace) -> int:
     from gatewayd.routing.senders import sender_error
-    from gatewayd.storage.account_policy import add_sender, load_policies, remove_sender
+    from gatewayd.storage.account_policy import add_sender, remove_sender
 
     db = cli.database(args)
     if args.sender_command == "add":
@@ -255,10 +258,7 @@ def account_sender(cli: Cli, args: argparse.Namespace) -> int:
         db.run_sync("add_sender", add_sender, args.name, args.sender.strip(), _actor(), time.time())
     elif args.sender_command == "remove":
         db.run_sync("remove_sender", remove_sender, args.name, args.sender, _actor(), time.time())
-    policies = db.run_sync("policies", load_policies).values()
-    found = next((p for p in policies if p.name == args.name), None)
-    if found is None:
-        raise ValidationError(f"--name: no account {args.name!r}")
+    found = _policy_of(db, args.name, "--name")
     allowed = ", ".join(sorted(found.senders)) or "any well-formed sender ID (no list)"
     cli.out(f"{args.name!r} may send as: {allowed}")
     return 0

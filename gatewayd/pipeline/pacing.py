@@ -4,7 +4,7 @@ accounts' messages go (:meth:`SendQueue.peek_eligible`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 
 from gatewayd.routing.throttle import RateLimits
 from gatewayd.storage.messages import Outbound
@@ -20,9 +20,11 @@ class Pacing:
         operator_rates: Mapping[str, float],
         operator_of: Callable[[str], str],
     ) -> None:
-        self._accounts = RateLimits(_keyed(account_rate))
+        self._accounts: RateLimits[int] = RateLimits(account_rate)
         self._operator_rates = dict(operator_rates)
-        self._operators = RateLimits(lambda name: self._operator_rates.get(str(name), 0.0))
+        self._operators: RateLimits[str] = RateLimits(
+            lambda name: self._operator_rates.get(name, 0.0)
+        )
         self._operator_of = operator_of
 
     def ready(self, msg: Outbound, now: float) -> bool:
@@ -36,10 +38,3 @@ class Pacing:
         self._accounts.take(msg.account_id, now)
         if self._operator_rates:
             self._operators.take(self._operator_of(msg.destination), now)
-
-
-def _keyed(rate: Callable[[int], float]) -> Callable[[Hashable], float]:
-    def rate_of(key: Hashable) -> float:
-        return rate(key) if isinstance(key, int) else 0.0
-
-    return rate_of

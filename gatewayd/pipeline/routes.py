@@ -8,10 +8,9 @@ from functools import lru_cache
 from twisted.internet.interfaces import IReactorTime
 
 from gatewayd.pipeline.directory import AccountDirectory
-from gatewayd.pipeline.queues import TRANSACTIONAL
-from gatewayd.routing.acceptance import Acceptance
+from gatewayd.routing.acceptance import Acceptance, message_class
 from gatewayd.routing.senders import InvalidSender, SenderAddress, sender_address
-from gatewayd.routing.table import MessageClass, Routed, Unroutable
+from gatewayd.routing.table import Routed, Unroutable
 from gatewayd.storage.messages import Outbound
 
 #: submit_sm statuses that mean "this SMSC will not take this destination": the route's next
@@ -37,9 +36,8 @@ class MessageRouter:
 
     def route(self, msg: Outbound) -> Routed | Unroutable:
         account = self._directory.get(msg.account_id)
-        message_class: MessageClass = "transactional" if msg.priority >= TRANSACTIONAL else "bulk"
         return self.acceptance.route(
-            account, msg.destination, msg.sender, message_class, self._clock.seconds()
+            account, msg.destination, msg.sender, message_class(msg.priority), self._clock.seconds()
         )
 
     def next_after(self, route: Routed, failed: str) -> Routed | None:

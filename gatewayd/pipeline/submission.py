@@ -14,10 +14,10 @@ from gatewayd.errors import PolicyRefused, RateLimited, ValidationError
 from gatewayd.logsetup import info_enabled
 from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.queues import BULK, TRANSACTIONAL
-from gatewayd.routing.acceptance import Acceptance, Refused
+from gatewayd.routing.acceptance import Acceptance, Refused, message_class
 from gatewayd.routing.account import AccountPolicy
 from gatewayd.routing.numbers import NumberPlan
-from gatewayd.routing.table import MessageClass, RoutingTable
+from gatewayd.routing.table import RoutingTable
 from gatewayd.routing.throttle import RateLimits, Throttled
 from gatewayd.smpp.text import segments
 from gatewayd.storage.accounts import AccountInfo
@@ -98,9 +98,8 @@ def prepare(
     priority = request.priority
     if priority is None:
         priority = TRANSACTIONAL if len(request.recipients) == 1 else BULK
-    message_class: MessageClass = "transactional" if priority >= TRANSACTIONAL else "bulk"
     recipients, refused = acceptance.recipients(
-        policy, request.recipients, sender, message_class, now
+        policy, request.recipients, sender, message_class(priority), now
     )
     if refused:
         raise InvalidRecipients(refused)
@@ -142,7 +141,7 @@ class Submissions:
         max_age: float = 172800.0,
         acceptance: Acceptance = _PLAIN,
         directory: AccountDirectory | None = None,
-        limits: RateLimits | None = None,
+        limits: RateLimits[int] | None = None,
         group_numbers: GroupNumbers | None = None,
         fair_use: FairUsePolicy | None = None,
         offload: Offload | None = None,

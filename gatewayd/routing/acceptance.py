@@ -28,6 +28,12 @@ from gatewayd.status import Status
 ESME_RINVSRCADR = 0x0000000A
 
 
+def message_class(priority: int) -> MessageClass:
+    """Routing's class of a message from its queue priority (1 and above: transactional, as
+    ``gatewayd.pipeline.queues.TRANSACTIONAL``; 0: bulk)."""
+    return "transactional" if priority >= 1 else "bulk"
+
+
 @dataclass(frozen=True, slots=True)
 class Failed:
     """A message that just failed, as its route's resend rule needs to see it."""
@@ -111,9 +117,13 @@ class Acceptance:
     ) -> str | None:
         """The connector a failed message goes through once more, if its route says so for
         this final status (and it is not the connector it failed on)."""
-        message_class: MessageClass = "transactional" if failed.priority >= 1 else "bulk"
         decision = self.route(
-            account, failed.destination, failed.sender, message_class, now, commit=False
+            account,
+            failed.destination,
+            failed.sender,
+            message_class(failed.priority),
+            now,
+            commit=False,
         )
         if isinstance(decision, Unroutable) or decision.resend is None:
             return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 #: A rate of 0 means "no limit" throughout this module.
 UNLIMITED = 0.0
@@ -198,17 +199,20 @@ class AdaptiveLimiter:
         return self.adaptive.rate(now)
 
 
-class RateLimits:
+K = TypeVar("K", bound=Hashable)
+
+
+class RateLimits(Generic[K]):
     """One token bucket per key (an account, a destination operator), each at the rate
     ``rate_of(key)`` (0 = unlimited, which keeps no bucket). The rate is looked up on every
     take, so a changed setting applies at once. A second's worth of burst: senders send a
     window at once, and these limits are fair use, not an SMSC's exact capacity."""
 
-    def __init__(self, rate_of: Callable[[Hashable], float]) -> None:
+    def __init__(self, rate_of: Callable[[K], float]) -> None:
         self._rate_of = rate_of
-        self._buckets: dict[Hashable, TokenBucket] = {}
+        self._buckets: dict[K, TokenBucket] = {}
 
-    def take(self, key: Hashable, now: float) -> Decision:
+    def take(self, key: K, now: float) -> Decision:
         rate = self._rate_of(key)
         if rate == UNLIMITED:
             self._buckets.pop(key, None)
@@ -220,7 +224,7 @@ class RateLimits:
             bucket.set_rate(rate, now, burst=rate)
         return bucket.take(now)
 
-    def would_allow(self, key: Hashable, now: float) -> bool:
+    def would_allow(self, key: K, now: float) -> bool:
         """Whether :meth:`take` would allow now, without taking."""
         bucket = self._buckets.get(key)
         if bucket is None or self._rate_of(key) == UNLIMITED:

@@ -9,7 +9,7 @@ one writer, which gives the same.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from gatewayd.errors import Conflict, NotFound, ValidationError
 from gatewayd.routing.fairuse import (
+    Accept,
     Alert,
     Outcome,
     ReviewFlagged,
@@ -153,14 +154,9 @@ def decide(
     results: list[list[Outcome]] = []
     for batch in batches:
         account = accounts[batch.account_id]
-        scopes = [scope for scope, _ in batch.classes] or ["international"] * len(batch.recipients)
+        scopes = [scope for scope, _ in batch.classes] or [""] * len(batch.recipients)
         usages = [
-            Usage(
-                batch.part_count,
-                "national" if scope == "national" else "international",
-                to not in account.known,
-                to,
-            )
+            Usage(batch.part_count, _scope(scope), to not in account.known, to)
             for to, scope in zip(batch.recipients, scopes, strict=True)
         ]
         outcomes, account.state = evaluate_many(
@@ -168,7 +164,11 @@ def decide(
         )
         for to, outcome in zip(batch.recipients, outcomes, strict=True):
             decision = outcome.decision
-            if getattr(decision, "record_recipient", False) and to not in account.known:
+            if (
+                isinstance(decision, Accept)
+                and decision.record_recipient
+                and to not in account.known
+            ):
                 account.known.add(to)
                 account.recorded.append(to)
             account.events.extend(_notices(outcome))
@@ -199,8 +199,7 @@ def _notices(outcome: Outcome) -> list[tuple[str, dict[str, Any]]]:
     return notices
 
 
-def _write(raw: Raw, accounts: Any, now: float) -> None:
-    accounts = list(accounts)
+def _write(raw: Raw, accounts: Collection[_Account], now: float) -> None:
     raw.many(
         "UPDATE fair_use_state SET state = ?, updated_at = ? WHERE account_id = ?",
         [(json.dumps(a.state.to_row()), now, a.id) for a in accounts],
