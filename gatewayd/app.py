@@ -15,9 +15,9 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.web.server import Site
 
-from gatewayd.admin.console import Console
+from gatewayd.admin.console import Console, Services
 from gatewayd.admin.control import ControlApi
-from gatewayd.admin.rendering import make_environment
+from gatewayd.admin.rendering import Templates
 from gatewayd.config import Config, ConnectorConfig, diff_config
 from gatewayd.config.policy import fair_use_policy, mo_table, number_plan, routing_table
 from gatewayd.errors import ConfigError
@@ -288,16 +288,16 @@ class Gateway(TypedMultiService):
             self._listen("SMPP server", description, factory)
 
     def _build_web(self) -> None:
-        console = Console(
+        services = Services(
             self.accounts,
             self.sessions,
             self.messages,
             self.submissions,
-            make_environment(),
+            self.db,
             self._reactor,
             self.config.admin,
-            self.db,
         )
+        console = Console(services, Templates())
         site = _site(console.resource())
         for description in self.config.admin.listen:
             self._listen("admin console", description, site)

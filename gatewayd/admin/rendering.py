@@ -6,23 +6,26 @@ import time
 from pathlib import Path
 from typing import Any
 
+from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from twisted.web.iweb import IRequest
 
+from gatewayd.admin.i18n import DEFAULT_LANGUAGE, LANGUAGES, load_catalogues
 from gatewayd.status import Status
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 
+#: English msgids; French in locale/fr/common.po.
 STATUS_LABELS = {
-    Status.ACCEPTED: "accepté",
-    Status.QUEUED: "en attente",
-    Status.SENT: "envoyé",
-    Status.DELIVERED: "délivré",
-    Status.UNDELIVERABLE: "non délivrable",
-    Status.EXPIRED: "expiré",
-    Status.REJECTED: "rejeté",
-    Status.UNKNOWN: "inconnu",
+    Status.ACCEPTED: "accepted",
+    Status.QUEUED: "queued",
+    Status.SENT: "sent",
+    Status.DELIVERED: "delivered",
+    Status.UNDELIVERABLE: "undeliverable",
+    Status.EXPIRED: "expired",
+    Status.REJECTED: "rejected",
+    Status.UNKNOWN: "unknown",
 }
 
 _SECURITY_HEADERS = {
@@ -34,16 +37,32 @@ _SECURITY_HEADERS = {
 }
 
 
-def make_environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, s)
-    env.filters["datetime"] = _datetime
-    return env
+class Templates:
+    """One Jinja2 environment per language, sharing the templates; built once at start."""
+
+    def __init__(self) -> None:
+        self._translations = load_catalogues()
+        self._envs = {language: self._make(language) for language in LANGUAGES}
+
+    def env(self, language: str) -> Environment:
+        return self._envs.get(language) or self._envs[DEFAULT_LANGUAGE]
+
+    def translations(self, language: str) -> NullTranslations:
+        return self._translations.get(language) or self._translations[DEFAULT_LANGUAGE]
+
+    def _make(self, language: str) -> Environment:
+        env = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
+        )
+        translations = self._translations[language]
+        env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        env.filters["status_label"] = lambda s: translations.gettext(STATUS_LABELS.get(s) or s)
+        env.filters["datetime"] = _datetime
+        return env
 
 
 def _datetime(seconds: float) -> str:

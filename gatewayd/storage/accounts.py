@@ -18,9 +18,14 @@ from gatewayd.storage.database import Database
 from gatewayd.storage.models import Account, Credential, User
 
 AccountKind = Literal["operator", "customer"]
-#: admin: the operator's administrators; manager: a customer's account manager;
-#: user: a customer's sender. A role belongs to one kind of account.
-ROLES: dict[str, AccountKind] = {"admin": "operator", "manager": "customer", "user": "customer"}
+#: admin: the operator's administrators; viewer: the operator's read-only staff; manager: a
+#: customer's account manager; user: a customer's sender. A role belongs to one kind of account.
+ROLES: dict[str, AccountKind] = {
+    "admin": "operator",
+    "viewer": "operator",
+    "manager": "customer",
+    "user": "customer",
+}
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s]{2,63}")
 # Compared against when a login is unknown, so that timing does not reveal valid logins.
 _DUMMY_HASH = hash_secret("timing-equaliser-not-a-password")

@@ -68,6 +68,12 @@ class Account(Base):
     alert_msisdn: Mapped[str | None] = mapped_column(String(21))
     # Weight of the account's turn when several accounts share a connector.
     share: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The customer's profile, as the console's Profil page shows and edits it.
+    company_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    mobile: Mapped[str] = mapped_column(String(21), default="", server_default="")
+    address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    po_box: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     created_at: Mapped[float] = mapped_column(Float)
 
 
@@ -262,7 +268,10 @@ class MessageEvent(Base):
 
 class Contact(Base):
     __tablename__ = "contacts"
-    __table_args__ = (Index("ix_contacts_account_name", "account_id", "last_name", "first_name"),)
+    __table_args__ = (
+        Index("ix_contacts_account_name", "account_id", "last_name", "first_name"),
+        Index("ix_contacts_account_msisdn", "account_id", "msisdn"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     first_name: Mapped[str] = mapped_column(String(100))
@@ -288,6 +297,32 @@ class GroupMember(Base):
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class GroupNumber(Base):
+    """A number added to a group by hand or pasted, without a contact of its own."""
+
+    __tablename__ = "group_numbers"
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("contact_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    msisdn: Mapped[str] = mapped_column(String(21), primary_key=True)
+
+
+class ApiKey(Base):
+    """A bearer key for the HTTP API. The key is ``<key_id>.<secret>``; only the SHA-256 of
+    the whole key is kept (it has 256 random bits, so a slow hash would add nothing)."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(100))
+    key_id: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
 
 
 class SenderId(Base):
