@@ -10,18 +10,35 @@ from __future__ import annotations
 from twisted.web.resource import IResource
 
 from gatewayd.admin.base import Services
+from gatewayd.admin.pages_api import ApiPages
+from gatewayd.admin.pages_audit import AuditPages
 from gatewayd.admin.pages_auth import AuthPages
+from gatewayd.admin.pages_connectors import ConnectorsPages
 from gatewayd.admin.pages_contacts import ContactsPages
+from gatewayd.admin.pages_dashboard import DashboardPages
 from gatewayd.admin.pages_messages import MessagesPages
 from gatewayd.admin.pages_operator import OperatorPages
 from gatewayd.admin.pages_profile import ProfilePages
+from gatewayd.admin.pages_routes import RoutesPages
 from gatewayd.admin.pages_stats import StatsPages
 from gatewayd.admin.rendering import Templates
 
 __all__ = ["Console", "Services"]
 
 
-class Console(AuthPages, MessagesPages, ContactsPages, StatsPages, ProfilePages, OperatorPages):
+class Console(
+    AuthPages,
+    MessagesPages,
+    ContactsPages,
+    StatsPages,
+    ProfilePages,
+    OperatorPages,
+    AuditPages,
+    ConnectorsPages,
+    RoutesPages,
+    DashboardPages,
+    ApiPages,
+):
     def __init__(self, services: Services, templates: Templates) -> None:
         super().__init__(services, templates)
 
