@@ -74,6 +74,21 @@ class Account(Base):
     address: Mapped[str] = mapped_column(Text, default="", server_default="")
     po_box: Mapped[str] = mapped_column(String(64), default="", server_default="")
     email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    # The client group (one client identifier covering several accounts); NULL: none.
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Client(Base):
+    """A client group: the operator's client identifier covering several accounts (a company
+    with one account per department or contract, billed together)."""
+
+    __tablename__ = "clients"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[float] = mapped_column(Float)
 
 
@@ -377,11 +392,13 @@ class AuditEntry(Base):
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_entries_account_at", "account_id", "at"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    at: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float, index=True)
     actor: Mapped[str] = mapped_column(String(64))  # a user's login, or "system"
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
+    # The peer address of the console request ("" for the CLI and the system).
+    ip: Mapped[str] = mapped_column(String(45), default="", server_default="")
 
 
 class RouteRule(Base):
