@@ -135,7 +135,9 @@ class ConsoleBase:
             path=b"/",
             httpOnly=True,
             sameSite="strict",
-            secure=self._config.secure_cookies,
+            # Secure whenever the console serves TLS itself, or when told it sits behind a
+            # TLS-terminating proxy (the request then looks plain to us).
+            secure=self._config.secure_cookies or request.isSecure(),
             max_age=str(max_age).encode(),
         )
 

@@ -72,6 +72,9 @@ def _datetime(seconds: float) -> str:
 def security_headers(request: IRequest) -> None:
     for name, value in _SECURITY_HEADERS.items():
         request.setHeader(name, value)
+    if request.isSecure():
+        # Served over TLS: browsers keep to https for this host from now on.
+        request.setHeader(b"Strict-Transport-Security", b"max-age=31536000")
 
 
 def render(
