@@ -140,6 +140,10 @@ class Connector(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[float] = mapped_column(Float)
+    # Added or edited from the console: the connector's [connectors.NAME] table as JSON
+    # (None: the config file's connector, or one it no longer has).
+    spec: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[float | None] = mapped_column(Float)
 
 
 class Batch(Base):
@@ -409,5 +413,15 @@ class RouteRule(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     position: Mapped[int] = mapped_column(Integer, index=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    spec: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class PlanSpec(Base):
+    """A fair-use plan edited from the console: its [plans.NAME] table as JSON; it replaces
+    the config's plan of the same name (or adds one)."""
+
+    __tablename__ = "plan_specs"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
     spec: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[float] = mapped_column(Float)
