@@ -296,6 +296,7 @@ class Gateway(TypedMultiService):
             self.db,
             self._reactor,
             self.config.admin,
+            directory=self.directory,
         )
         console = Console(services, Templates())
         site = _site(console.resource())

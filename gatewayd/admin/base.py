@@ -23,6 +23,7 @@ from gatewayd.admin.i18n import DEFAULT_LANGUAGE, LANGUAGES, pick_language
 from gatewayd.admin.rendering import Templates, form_value, redirect, render
 from gatewayd.config import AdminConfig
 from gatewayd.errors import GatewayError, NotFound, PermissionDenied
+from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.submission import Submissions
 from gatewayd.security import tokens_equal
 from gatewayd.storage.accounts import AccountStore
@@ -79,6 +80,8 @@ class Services:
     db: Database
     clock: IReactorTime
     config: AdminConfig
+    #: The pipeline's cache of account settings, reloaded after an operator's change.
+    directory: AccountDirectory | None = None
 
 
 class ConsoleBase:

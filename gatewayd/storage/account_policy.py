@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from gatewayd.errors import Conflict, NotFound, ValidationError
 from gatewayd.routing.account import AccountPolicy
 from gatewayd.routing.fairuse_rules import PlanSchedule, rules_from_mapping
-from gatewayd.storage.models import Account, AuditEntry, SenderId
+from gatewayd.storage.audit import audit
+from gatewayd.storage.models import Account, SenderId
 
 
 def _policy(row: Account, senders: frozenset[str]) -> AccountPolicy:
@@ -49,12 +50,6 @@ def load_policies(s: Session) -> dict[int, AccountPolicy]:
         row.id: _policy(row, frozenset(senders.get(row.id, ())))
         for row in s.scalars(select(Account))
     }
-
-
-def audit(
-    s: Session, actor: str, account_id: int | None, action: str, detail: str, now: float
-) -> None:
-    s.add(AuditEntry(at=now, actor=actor, account_id=account_id, action=action, detail=detail))
 
 
 def _account(s: Session, name: str) -> Account:
@@ -136,7 +131,7 @@ def _check_overrides(value: str) -> str:
     return json.dumps(parsed, sort_keys=True)
 
 
-def add_sender(s: Session, name: str, sender: str, actor: str, now: float) -> None:
+def add_sender(s: Session, name: str, sender: str, actor: str, now: float, ip: str = "") -> None:
     row = _account(s, name)
     exists = s.scalar(
         select(SenderId.id).where(SenderId.account_id == row.id, SenderId.sender == sender)
@@ -144,14 +139,14 @@ def add_sender(s: Session, name: str, sender: str, actor: str, now: float) -> No
     if exists is not None:
         raise Conflict(f"{name!r} already has the sender ID {sender!r}")
     s.add(SenderId(account_id=row.id, sender=sender, created_at=now))
-    audit(s, actor, row.id, "grant sender", sender, now)
+    audit(s, actor, row.id, "grant sender", sender, now, ip)
 
 
-def remove_sender(s: Session, name: str, sender: str, actor: str, now: float) -> None:
+def remove_sender(s: Session, name: str, sender: str, actor: str, now: float, ip: str = "") -> None:
     row = _account(s, name)
     gone = s.execute(
         delete(SenderId).where(SenderId.account_id == row.id, SenderId.sender == sender)
     )
     if not gone.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"{name!r} has no sender ID {sender!r}")
-    audit(s, actor, row.id, "revoke sender", sender, now)
+    audit(s, actor, row.id, "revoke sender", sender, now, ip)

@@ -42,7 +42,7 @@ from gatewayd.routing.fairuse_rules import (
     local_period,
 )
 from gatewayd.routing.numbers import Scope
-from gatewayd.storage.account_policy import audit
+from gatewayd.storage.audit import audit
 from gatewayd.storage.messages import NewBatch
 from gatewayd.storage.models import Account
 from gatewayd.storage.raw import Raw
@@ -260,7 +260,13 @@ def _account_id(s: Session, name: str) -> int:
 
 
 def account_action(
-    s: Session, name: str, action: str, amount: Decimal | None, actor: str, now: float
+    s: Session,
+    name: str,
+    action: str,
+    amount: Decimal | None,
+    actor: str,
+    now: float,
+    ip: str = "",
 ) -> State:
     """``lift`` a suspension, ``clear-review``, or ``top-up`` the prepaid credit; audited."""
     account_id = _account_id(s, name)
@@ -279,7 +285,7 @@ def account_action(
         raise ValidationError(f"unknown action {action!r}")
     _save_state(s, account_id, state, now)
     detail = "" if amount is None else cost_text(amount)
-    audit(s, actor, account_id, action, detail, now)
+    audit(s, actor, account_id, action, detail, now, ip)
     return state
 
 

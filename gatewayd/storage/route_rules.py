@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from gatewayd.errors import Conflict, NotFound, ValidationError
 from gatewayd.routing.rules_parse import parse_rules
-from gatewayd.storage.account_policy import audit
+from gatewayd.storage.audit import audit
 from gatewayd.storage.models import RouteRule
 
 Specs = list[Mapping[str, Any]]
