@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from gatewayd.errors import Conflict, NotFound
 from gatewayd.status import Status
 from gatewayd.storage.messages import Outbound
-from gatewayd.storage.models import Batch, Contact, ContactGroup, GroupMember
+from gatewayd.storage.models import Batch, Contact, ContactGroup, GroupMember, GroupNumber
 from gatewayd.storage.raw import Raw
 from gatewayd.storage.traffic import load_queued
 
@@ -118,7 +118,8 @@ def release_due(s: Session, now: float) -> list[Outbound]:
 
 
 def group_numbers(s: Session, account_id: int, names: Sequence[str]) -> list[str]:
-    """The mobile numbers of the account's contacts in the named groups, in group order."""
+    """The mobile numbers of the named groups, in group order: each group's contacts, then
+    the numbers added to it by hand (the submission de-duplicates)."""
     numbers: list[str] = []
     for name in names:
         group_id = s.scalar(
@@ -134,6 +135,13 @@ def group_numbers(s: Session, account_id: int, names: Sequence[str]) -> list[str
                 .join(GroupMember, GroupMember.contact_id == Contact.id)
                 .where(GroupMember.group_id == group_id)
                 .order_by(Contact.id)
+            )
+        )
+        numbers.extend(
+            s.scalars(
+                select(GroupNumber.msisdn)
+                .where(GroupNumber.group_id == group_id)
+                .order_by(GroupNumber.msisdn)
             )
         )
     return numbers
