@@ -22,6 +22,7 @@ from gatewayd.config import Config, ConnectorConfig, diff_config
 from gatewayd.config.policy import fair_use_policy, mo_table, number_plan, routing_table
 from gatewayd.errors import ConfigError
 from gatewayd.listeners import ListenerService
+from gatewayd.ops_view import GatewayOperations
 from gatewayd.pipeline.batches import BatchControl
 from gatewayd.pipeline.callbacks import CallbackClient
 from gatewayd.pipeline.directory import AccountDirectory
@@ -288,6 +289,8 @@ class Gateway(TypedMultiService):
             self._listen("SMPP server", description, factory)
 
     def _build_web(self) -> None:
+        operations = GatewayOperations(self)  # console connectors and plans, live status
+        operations.setServiceParent(self)
         services = Services(
             self.accounts,
             self.sessions,
@@ -297,6 +300,7 @@ class Gateway(TypedMultiService):
             self._reactor,
             self.config.admin,
             directory=self.directory,
+            operations=operations,
         )
         console = Console(services, Templates())
         site = _site(console.resource())

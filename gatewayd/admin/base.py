@@ -20,6 +20,7 @@ from twisted.web.iweb import IRequest
 from twisted.web.server import Request
 
 from gatewayd.admin.i18n import DEFAULT_LANGUAGE, LANGUAGES, pick_language
+from gatewayd.admin.operations import Operations
 from gatewayd.admin.rendering import Templates, form_value, redirect, render
 from gatewayd.config import AdminConfig
 from gatewayd.errors import GatewayError, NotFound, PermissionDenied
@@ -80,6 +81,8 @@ class Services:
     db: Database
     clock: IReactorTime
     config: AdminConfig
+    #: The running gateway's connectors, routing table and figures (operator pages).
+    operations: Operations | None = None
     #: The pipeline's cache of account settings, reloaded after an operator's change.
     directory: AccountDirectory | None = None
 

@@ -1,0 +1,128 @@
+"""The operator's connectors: live status, add and edit checked by the config file's parser,
+enable, disable and reconnect without a restart."""
+
+from __future__ import annotations
+
+import json
+
+import pytest_twisted
+from sqlalchemy import select
+
+from gatewayd.storage.models import AuditEntry, Connector
+from tests.admin.conftest import ConsoleRig
+from tests.admin.ops_support import until
+
+
+def _bound(rig: ConsoleRig, name: str) -> bool:
+    connector = rig.gateway.connectors.get(name)
+    return connector is not None and connector.running and connector.is_bound
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_list_shows_each_bind_live(rig: ConsoleRig) -> None:
+    await until(lambda: _bound(rig, "sim"))
+    viewer = await rig.operator("vera", role="viewer")
+    page = await viewer.get("/admin/connectors")
+    assert page.code == 200
+    assert 'data-connector="sim"' in page.text and "lié" in page.text  # bound, in French
+    assert "0 / 10" in page.text  # window in use / size
+    detail = await viewer.get("/admin/connectors/sim")
+    assert detail.code == 200 and "127.0.0.1" in detail.text and "Désactiver" not in detail.text
+    assert (await viewer.get("/admin/connectors/nosuch")).code == 404
+    customer = await rig.customer("acme", "alice")
+    assert (await customer.get("/admin/connectors")).code == 404
+    assert (await customer.get("/admin/connectors/sim")).code == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_connector_is_added_checked_as_the_config_file_is(rig: ConsoleRig) -> None:
+    admin = await rig.operator("olga")
+    port = rig.gateway.config.connectors["sim"].port
+    form = {"name": "up2", "host": "127.0.0.1", "port": "70000", "system_id": "gatewayd"}
+    form |= {"password": "secret", "bind": "transceiver", "enabled": "1"}
+    await admin.get("/admin/connectors/new")
+    bad = await admin.post("/admin/connectors", form)
+    assert bad.code == 400
+    assert "connectors.up2.port: must be a TCP port from 1 to 65535" in bad.text
+    await admin.get("/admin/connectors/new")
+    typo = await admin.post("/admin/connectors", {**form, "port": str(port), "more": "windw = 3"})
+    assert typo.code == 400 and "connectors.up2.windw: unknown key" in typo.text
+    await admin.get("/admin/connectors/new")
+    word = await admin.post("/admin/connectors", {**form, "port": str(port), "window": "ten"})
+    assert word.code == 400 and "connectors.up2.window: expected an integer" in word.text
+    await admin.get("/admin/connectors/new")
+    taken = await admin.post("/admin/connectors", {**form, "name": "sim", "port": str(port)})
+    assert taken.code == 400
+    assert "up2" not in rig.gateway.connectors
+    await admin.get("/admin/connectors/new")
+    good = await admin.post("/admin/connectors", {**form, "port": str(port), "window": "4"})
+    assert good.code == 303 and good.location.startswith("/admin/connectors/up2?")
+    await until(lambda: _bound(rig, "up2"))
+    assert rig.gateway.connectors["up2"].config.window == 4
+    row = rig.gateway.db.run_sync(
+        "row", lambda s: s.scalar(select(Connector).where(Connector.name == "up2"))
+    )
+    assert json.loads(row.spec)["window"] == 4
+    listed = await admin.get("/admin/connectors")
+    assert 'data-connector="up2"' in listed.text
+    audited = rig.gateway.db.run_sync(
+        "audit",
+        lambda s: [e.detail for e in s.scalars(select(AuditEntry)) if e.action == "add connector"],
+    )
+    assert audited and "secret" not in audited[0] and "127.0.0.1" in audited[0]
+    viewer = await rig.operator("vera", role="viewer")
+    await viewer.get("/admin/connectors")
+    assert (await viewer.post("/admin/connectors", {**form, "name": "up3"})).code == 403
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_console_connector_is_edited_live_and_keeps_its_password(
+    rig: ConsoleRig,
+) -> None:
+    admin = await rig.operator("olga")
+    port = rig.gateway.config.connectors["sim"].port
+    await admin.get("/admin/connectors/new")
+    form = {"name": "up2", "host": "127.0.0.1", "port": str(port), "system_id": "gatewayd"}
+    form |= {"password": "secret", "enabled": "1"}
+    assert (await admin.post("/admin/connectors", form)).code == 303
+    await until(lambda: _bound(rig, "up2"))
+    first = rig.gateway.connectors["up2"]
+    edit = await admin.get("/admin/connectors/up2/edit")
+    assert edit.code == 200 and "secret" not in edit.text
+    changed = await admin.post(
+        "/admin/connectors/up2", {**form, "password": "", "window": "7", "more": "binds = 2"}
+    )
+    assert changed.code == 303
+    await until(lambda: _bound(rig, "up2") and rig.gateway.connectors["up2"] is not first)
+    live = rig.gateway.connectors["up2"]
+    assert live.config.window == 7 and live.config.binds == 2 and live.password == "secret"
+    assert not first.running
+    assert (await admin.get("/admin/connectors/sim/edit")).code == 404  # the file's
+
+
+@pytest_twisted.ensureDeferred
+async def test_disable_enable_and_reconnect_without_a_restart(rig: ConsoleRig) -> None:
+    await until(lambda: _bound(rig, "sim"))
+    admin = await rig.operator("olga")
+    await admin.get("/admin/connectors/sim")
+    off = await admin.post("/admin/connectors/sim/disable")
+    assert off.code == 303
+    assert not rig.gateway.connectors["sim"].running and not _bound(rig, "sim")
+    page = await admin.get("/admin/connectors/sim")
+    assert "désactivé" in page.text and "Activer" in page.text
+    on = await admin.post("/admin/connectors/sim/enable")
+    assert on.code == 303
+    await until(lambda: _bound(rig, "sim"))
+    binds_before = [b.since for b in rig.gateway.connectors["sim"].binds]
+    await admin.get("/admin/connectors/sim")
+    again = await admin.post("/admin/connectors/sim/reconnect")
+    assert again.code == 303
+    await until(lambda: _bound(rig, "sim"))
+    assert [b.since for b in rig.gateway.connectors["sim"].binds] != binds_before
+    actions = rig.gateway.db.run_sync(
+        "audit", lambda s: [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    )
+    assert actions[-3:] == ["disable connector", "enable connector", "reconnect connector"]
+    await admin.get("/admin/connectors/sim")
+    assert (await admin.post("/admin/connectors/sim/explode")).code == 404
+    assert (await admin.post("/admin/connectors/nosuch/disable")).code == 404
