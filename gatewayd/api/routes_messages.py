@@ -22,7 +22,7 @@ from gatewayd.api.input import (
 )
 from gatewayd.pipeline.callbacks import validate_callback_url
 from gatewayd.pipeline.queues import BULK, TRANSACTIONAL
-from gatewayd.pipeline.submission import MAX_TEXT, SubmitRequest
+from gatewayd.pipeline.submission import MAX_SCHEDULE_AHEAD, MAX_TEXT, SubmitRequest
 from gatewayd.routing.fairuse import suspension
 from gatewayd.status import Status
 from gatewayd.storage.fair_use import fair_use_view
@@ -69,6 +69,9 @@ class MessagesApi(ApiBase):
         priority_name = text(body, "priority", max_length=16)
         if priority_name is not None and priority_name not in _PRIORITIES:
             raise FieldError("priority", 'must be "transactional" or "bulk"')
+        scheduled_at = moment(body, "scheduled_at")
+        if scheduled_at is not None and scheduled_at > self._clock.seconds() + MAX_SCHEDULE_AHEAD:
+            raise FieldError("scheduled_at", "must be at most 366 days ahead")
         request_ = SubmitRequest(
             account=who.account,
             user_id=who.user_id,
@@ -79,7 +82,7 @@ class MessagesApi(ApiBase):
             subject=text(body, "subject") or "",
             registered_delivery=flag(body, "registered_delivery", True),
             priority=_PRIORITIES[priority_name] if priority_name else BULK,
-            scheduled_at=moment(body, "scheduled_at"),
+            scheduled_at=scheduled_at,
             groups=await self._db.run("api_groups", store.group_names, who.account.id, group_ids),
         )
         accepted = await self._submissions.submit_batch(request_)
