@@ -56,18 +56,18 @@ class StatsPages(ConsoleBase):
         try:
             stats = await self._statistics(request, session)
         except ValidationError as e:
-            return await self._error_page(request, session, e.message)
+            return await self._stats_error_page(request, session, e.message)
         return await self._customer_page(
             request,
             "statistics.html",
             session,
             stats=stats,
-            chart=self._chart(session, stats),
+            chart=self._stats_chart(session, stats),
             values={"from": stats.period.first.isoformat(), "to": stats.period.last.isoformat()},
             error="",
         )
 
-    async def _error_page(self, request: IRequest, session: SessionInfo, message: str) -> str:
+    async def _stats_error_page(self, request: IRequest, session: SessionInfo, message: str) -> str:
         zone = await self._db.run("account_zone", account_zone, session.user.account.id)
         empty = Statistics(this_month(self._clock.seconds(), zone), "", [], Delivery(), [])
         return await self._customer_page(
@@ -81,7 +81,7 @@ class StatsPages(ConsoleBase):
             error=self._(session, message),
         )
 
-    def _chart(self, session: SessionInfo, stats: Statistics) -> Markup | None:
+    def _stats_chart(self, session: SessionInfo, stats: Statistics) -> Markup | None:
         if not stats.totals.total:
             return None
         period = stats.period
@@ -120,7 +120,7 @@ class StatsPages(ConsoleBase):
         try:
             stats = await self._statistics(request, session)
         except ValidationError as e:
-            return await self._error_page(request, session, e.message)
+            return await self._stats_error_page(request, session, e.message)
         period = stats.period
         name = f"statistics-{period.first.isoformat()}-{period.last.isoformat()}.csv"
         request.setHeader(b"Content-Type", b"text/csv; charset=utf-8")
