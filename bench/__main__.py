@@ -14,6 +14,7 @@ from collections.abc import Callable
 from bench import (
     batches,
     codec,
+    contacts_import,
     fairshare,
     fairuse_cost,
     fuzz,
@@ -29,6 +30,7 @@ BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "routing": routing_cost.main,
     "fairuse": fairuse_cost.main,
     "batches": batches.main,
+    "contacts-import": contacts_import.main,
 }
 #: Benchmarks run only when named first, with their own arguments.
 COMMANDS: dict[str, Callable[[list[str]], int]] = {

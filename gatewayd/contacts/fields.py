@@ -51,10 +51,11 @@ class Entry:
 def check_name(value: str, label: str) -> str | Problem:
     name = value.strip()
     if not name:
-        return Problem("the %(field)s is mandatory", {"field": label})
+        return Problem("the %(field)s is mandatory", {"field": Problem(label)})
     if len(name) > NAME_MAX:
         return Problem(
-            "the %(field)s has %(max)s characters at most", {"field": label, "max": NAME_MAX}
+            "the %(field)s has %(max)s characters at most",
+            {"field": Problem(label), "max": NAME_MAX},
         )
     return name
 

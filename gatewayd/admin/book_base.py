@@ -1,0 +1,47 @@
+"""What the address book's pages (contacts, groups, import) share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from twisted.web.iweb import IRequest
+
+from gatewayd.admin.base import ConsoleBase
+from gatewayd.admin.rendering import form_value
+from gatewayd.contacts.fields import Normalise, Problem
+from gatewayd.routing.numbers import normalise_msisdn
+from gatewayd.storage import contacts as book
+from gatewayd.storage.websessions import SessionInfo
+
+
+def ids_of(request: IRequest, name: str) -> list[int]:
+    """The integer values of a repeated form field (checkboxes); anything else is ignored."""
+    values = (request.args or {}).get(name.encode(), [])
+    return [int(v) for v in values if bytes(v).isdigit() and len(v) < 19]
+
+
+def int_value(request: IRequest, name: str, default: int = 0) -> int:
+    text = form_value(request, name)
+    return int(text) if text.isdigit() and len(text) < 19 else default
+
+
+def page_number(request: IRequest) -> int:
+    return max(1, int_value(request, "page", 1))
+
+
+class AddressBook(ConsoleBase):
+    async def _normaliser(self, session: SessionInfo) -> Normalise:
+        """Numbers as this account types them: its default country, the configured level."""
+        country = await self._db.run(
+            "account_country", book.account_country, session.user.account.id
+        )
+        strict = self._submissions.acceptance.plan.strict
+        return partial(normalise_msisdn, default_country=country, strict=strict)
+
+    def _gettext(self, session: SessionInfo) -> Callable[[str], str]:
+        return lambda text: self._(session, text)
+
+    def _texts(self, session: SessionInfo, problems: dict[str, Problem]) -> dict[str, str]:
+        gettext = self._gettext(session)
+        return {key: problem.text(gettext) for key, problem in problems.items()}
