@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
@@ -129,6 +129,36 @@ def prepare(
     )
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What a submission would be (a dry run, nothing written): the batch of the valid
+    recipients, de-duplicated (None if none is valid), and the refused ones with reasons."""
+
+    batch: NewBatch | None
+    refused: tuple[Refused, ...]
+
+
+def preview(
+    request: SubmitRequest,
+    now: float = 0.0,
+    max_age: float | None = None,
+    acceptance: Acceptance = _PLAIN,
+    account: AccountPolicy | None = None,
+) -> Preview:
+    """:func:`prepare` for a confirmation page: the refused recipients are set aside rather
+    than refusing the whole; other errors (text, sender, schedule) raise ValidationError."""
+    try:
+        return Preview(prepare(request, now, max_age, acceptance, account), ())
+    except InvalidRecipients as e:
+        refused = e.refused
+    rejected = {r.raw for r in refused}
+    valid = [raw for raw in request.recipients if raw not in rejected]
+    if not valid:
+        return Preview(None, refused)
+    again = prepare(replace(request, recipients=valid), now, max_age, acceptance, account)
+    return Preview(again, refused)
+
+
 class Submissions:
     """The one entry point for new messages: SMPP server, console, HTTP API and CLI use it.
     A submission is answered once it is committed (group commit), then queued for sending."""
@@ -177,6 +207,20 @@ class Submissions:
                 replace(request, recipients=[*request.recipients, *numbers], groups=())
             )
         )
+
+    def preview(self, request: SubmitRequest) -> Deferred[Preview]:
+        """A dry run of :meth:`submit` for ``request`` (its groups already expanded): the same
+        checks with the account's settings, nothing written and no rate taken."""
+        now = self._clock.seconds()
+        account = request.account
+        policy = self._directory.get(account.id, account.name) if self._directory else None
+        args = (request, now, self._max_age, self.acceptance, policy)
+        if self._offload is not None and len(request.recipients) > OFFLOAD_FROM:
+            return self._offload(preview, *args)
+        try:
+            return succeed(preview(*args))
+        except Exception:
+            return fail()
 
     def _submit(self, request: SubmitRequest) -> Deferred[Accepted]:
         now = self._clock.seconds()

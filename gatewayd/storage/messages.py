@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 from twisted.internet.defer import Deferred
 
@@ -115,8 +115,10 @@ class MessageStore:
         """None: any account's (the operator's control API)."""
         return self._db.run("batch_messages", batch_messages, batch_id, account_id)
 
-    def batches(self, account_id: int, limit: int, offset: int) -> Deferred[list[BatchSummary]]:
-        return self._db.run("batches", batch_summaries, account_id, limit, offset)
+    def batches(
+        self, account_id: int, limit: int, offset: int, archived: bool = False
+    ) -> Deferred[list[BatchSummary]]:
+        return self._db.run("batches", batch_summaries, account_id, limit, offset, archived)
 
 
 def connector_id(s: Session, name: str, now: float) -> int:
@@ -243,7 +245,9 @@ def batch_messages(s: Session, batch_id: int, account_id: int | None) -> list[Me
     return [_view(s, m) for m in rows]
 
 
-def batch_summaries(s: Session, account_id: int, limit: int, offset: int) -> list[BatchSummary]:
+def batch_summaries(
+    s: Session, account_id: int, limit: int, offset: int, archived: bool = False
+) -> list[BatchSummary]:
     def count(statuses: frozenset[Status]) -> Any:
         return func.sum(case((Message.status.in_(statuses), 1), else_=0))
 
@@ -259,7 +263,7 @@ def batch_summaries(s: Session, account_id: int, limit: int, offset: int) -> lis
             count(PENDING),
         )
         .join(Message, Message.batch_id == Batch.id)
-        .where(Batch.account_id == account_id, Batch.archived.is_(False))
+        .where(Batch.account_id == account_id, Batch.archived.is_(archived))
         .group_by(Batch.id)
         .order_by(Batch.created_at.desc(), Batch.id.desc())
         .limit(limit)
@@ -269,3 +273,127 @@ def batch_summaries(s: Session, account_id: int, limit: int, offset: int) -> lis
         BatchSummary(bid, at, subject, body, int(n), int(ok or 0), int(ko or 0), int(wait or 0))
         for bid, at, subject, body, n, ok, ko, wait in s.execute(query)
     ]
+
+
+# --- the console's sent list, statuses, archives ----------------------------------------------
+
+#: The status filters of a batch's page: each a set of message statuses.
+STATUS_FILTERS: dict[str, frozenset[Status]] = {
+    "delivered": frozenset({Status.DELIVERED}),
+    "failed": FAILED,
+    "pending": PENDING,
+}
+
+
+def count_batches(s: Session, account_id: int, archived: bool = False) -> int:
+    found = s.scalar(
+        select(func.count(Batch.id)).where(
+            Batch.account_id == account_id, Batch.archived.is_(archived)
+        )
+    )
+    return int(found or 0)
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    id: int
+    created_at: float
+    subject: str
+    body: str
+    sender: str
+    archived: bool
+    scheduled_at: float | None
+    counts: dict[str, int]  # per filter of STATUS_FILTERS, and "all"
+
+
+@dataclass(frozen=True)
+class RecipientStatus:
+    public_id: str
+    destination: str
+    status: str
+    error_code: str | None
+    updated_at: float
+
+
+def _own_batch(s: Session, batch_id: int, account_id: int) -> Batch:
+    batch = s.get(Batch, batch_id)
+    if batch is None or batch.account_id != account_id:
+        raise NotFound(f"no batch {batch_id}")
+    return batch
+
+
+def batch_info(s: Session, batch_id: int, account_id: int) -> BatchInfo:
+    """One of the account's batches with its counts per status filter; NotFound otherwise."""
+    batch = _own_batch(s, batch_id, account_id)
+    by_status = dict(
+        s.execute(
+            select(Message.status, func.count(Message.id))
+            .where(Message.batch_id == batch_id)
+            .group_by(Message.status)
+        ).all()
+    )
+    counts = {
+        name: sum(int(n) for status, n in by_status.items() if status in statuses)
+        for name, statuses in STATUS_FILTERS.items()
+    }
+    counts["all"] = sum(int(n) for n in by_status.values())
+    return BatchInfo(
+        batch.id,
+        batch.created_at,
+        batch.subject,
+        batch.body,
+        batch.sender,
+        batch.archived,
+        batch.scheduled_at,
+        counts,
+    )
+
+
+def batch_statuses(
+    s: Session,
+    batch_id: int,
+    account_id: int,
+    status_filter: str,
+    limit: int | None,
+    offset: int = 0,
+) -> list[RecipientStatus]:
+    """The recipients of one of the account's batches, filtered ("" for all), in order."""
+    _own_batch(s, batch_id, account_id)
+    query = select(
+        Message.public_id,
+        Message.destination,
+        Message.status,
+        Message.error_code,
+        Message.updated_at,
+    ).where(Message.batch_id == batch_id)
+    if status_filter in STATUS_FILTERS:
+        query = query.where(Message.status.in_(STATUS_FILTERS[status_filter]))
+    query = query.order_by(Message.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [RecipientStatus(*row) for row in s.execute(query)]
+
+
+def set_archived(s: Session, account_id: int, batch_ids: Sequence[int], archived: bool) -> int:
+    """Archive (or bring back) several of the account's batches; all or none (NotFound)."""
+    for batch_id in batch_ids:
+        _own_batch(s, batch_id, account_id).archived = archived
+    return len(batch_ids)
+
+
+def delete_batches(s: Session, account_id: int, batch_ids: Sequence[int]) -> int:
+    """Delete archived batches and their messages for good; all or none. Refused (Conflict)
+    while a message is still on its way: its receipt would have nothing to update."""
+    for batch_id in batch_ids:
+        if not _own_batch(s, batch_id, account_id).archived:
+            raise Conflict(f"batch {batch_id} is not archived")
+    waiting = s.scalar(
+        select(func.count(Message.id)).where(
+            Message.batch_id.in_(batch_ids), Message.status.in_(PENDING)
+        )
+    )
+    if waiting:
+        raise Conflict(f"{waiting} message(s) are still on their way")
+    # The database cascades to the messages, their parts and their events.
+    s.execute(delete(Batch).where(Batch.id.in_(batch_ids)))
+    return len(batch_ids)

@@ -65,7 +65,9 @@ def test_browser_login_send_and_watch_delivered(daemon: Daemon) -> None:
         page.fill("input[name=subject]", "Essai navigateur")
         page.fill("textarea[name=recipients]", "22376600000")
         page.fill("textarea[name=text]", "Bonjour depuis le navigateur")
-        page.click("button:has-text('Envoyer')")
+        page.click("button:has-text('Vérifier avant')")
+        assert urlsplit(page.url).path == "/messages/confirm"
+        page.click("#send")
         assert urlsplit(page.url).path == "/messages"
         expect(page.locator(".flash")).to_have_count(1)
         row = page.locator("tr[data-batch]", has_text="Essai navigateur")
