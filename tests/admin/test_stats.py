@@ -93,7 +93,7 @@ async def test_per_day_table_chart_and_delivery_rate(any_rig: ConsoleRig) -> Non
         "bar bar-national",
     ]
     # 2 delivered, 1 failed (1 still on its way is shown apart): 66.7 %.
-    assert '<span id="delivery-rate">66.7 %</span>' in page.text
+    assert '<span id="delivery-rate">66,7 %</span>' in page.text
     assert "Volume illimité" in page.text
     assert '<option value="Moov"' in page.text and '<option value="Orange"' in page.text
 

@@ -1,0 +1,76 @@
+"""The statistics and profile pages in a real browser on a real daemon: after a message is
+sent, the statistics chart is an <svg> with bars and the day's table counts it; the profile
+shows the account and its SMPP system_id, and revoking an API key asks for confirmation.
+
+Screenshots go to docs/screenshots/ when GATEWAYD_SCREENSHOTS=1, else to the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Daemon, chromium_path
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+DOCS_SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+
+
+def _shots(tmp_path: Path) -> Path:
+    if os.environ.get("GATEWAYD_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return DOCS_SCREENSHOTS
+    return tmp_path
+
+
+def test_statistics_chart_and_profile(daemon: Daemon, tmp_path: Path) -> None:
+    chromium = chromium_path()
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: `make system-deps` installs it")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import expect, sync_playwright
+
+    for to in ("22376600000", "22376600001", "33612345678"):
+        sent = daemon.cli("send", "-c", str(daemon.config), "--to", to, "--text", "stats")
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+    shots = _shots(tmp_path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(daemon.console_url + "/login")
+        page.fill("input[name=login]", "demo")
+        page.fill("input[name=password]", daemon.passwords["demo"])
+        page.click("button[type=submit]")
+
+        page.click("nav >> text=Statistiques")
+        chart = page.locator("figure.stats-chart svg[role=img]")
+        expect(chart).to_have_count(1)
+        expect(chart.locator("rect.bar")).not_to_have_count(0)
+        expect(chart.locator("title").first).to_have_text("Messages envoyés par jour")
+        expect(page.locator(".stats-table tfoot td").nth(2)).not_to_have_text("0")
+        expect(page.locator("#delivery-rate")).to_be_visible()
+        page.screenshot(path=str(shots / "statistics.png"), full_page=True)
+
+        page.click("nav >> text=Profil")
+        expect(page.locator("#profile-details")).to_contain_text("demo")
+        expect(page.locator("#smpp-system-id")).to_have_text("demo")
+        page.fill("input[name=name]", "CRM")
+        page.click("button:has-text('Créer une clé')")
+        expect(page.locator("#secret")).to_contain_text("gw_")
+        page.click("text=Retour au profil")
+        page.click("tr[data-key] >> text=Révoquer")
+        expect(page.locator("h1")).to_have_text("Confirmation")  # asks before revoking
+        page.click("text=Annuler")
+        expect(page.locator("tr[data-key] >> text=Révoquer")).to_have_count(1)
+        page.screenshot(path=str(shots / "profile.png"), full_page=True)
+        assert not [e for e in errors if "Content Security Policy" in e], errors
+        browser.close()
