@@ -83,7 +83,10 @@ CODES: dict[str, tuple[int, str]] = {
     "duplicate_group": (409, "another group of the account has this name"),
     "conflict": (409, "the object's state does not allow it"),
     "payload_too_large": (413, "the body is larger than the API accepts"),
-    "fair_use_refused": (429, "the plan's fair use refused it (the status may differ)"),
+    "fair_use_refused": (
+        429,
+        "fair use refused it: 429 (hourly cap, suspension), 403 (monthly limit) or 402 (credit)",
+    ),
     "rate_limited": (429, "over the account's messages per second: see Retry-After"),
     "internal_error": (500, "a fault of ours; it is logged"),
 }

@@ -280,6 +280,8 @@ def _error(description: str) -> Schema:
 _ERRORS: dict[str, Schema] = {
     "400": _error("invalid request (the code and field say what)"),
     "401": _error("no API key, or an unknown or revoked one"),
+    "402": _error("fair use: the prepaid credit does not cover it"),
+    "403": _error("fair use: a monthly limit (quota, spending cap) is reached"),
     "404": _error("no such object in this account"),
     "405": _error("wrong method"),
     "409": _error("conflict with the object's state (e.g. a group of that name exists)"),
@@ -357,7 +359,7 @@ def _paths() -> dict[str, Schema]:
             "post": _op(
                 "Send one SMS",
                 _ok("201", "accepted", "Message"),
-                (*_BODY_ERRORS, "404", "429"),
+                (*_BODY_ERRORS, "402", "403", "404", "429"),
                 "SendMessage",
             ),
         },
@@ -373,7 +375,7 @@ def _paths() -> dict[str, Schema]:
             "post": _op(
                 "Send one text to many recipients and groups",
                 _ok("201", "accepted", "Batch"),
-                (*_BODY_ERRORS, "404", "429"),
+                (*_BODY_ERRORS, "402", "403", "404", "429"),
                 "SendBatch",
             ),
         },
