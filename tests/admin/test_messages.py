@@ -150,7 +150,8 @@ def test_the_javascript_counter_agrees_with_segments() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_compose_offers_contacts_groups_senders_and_the_counter(rig: ConsoleRig) -> None:
+async def test_compose_offers_contacts_groups_senders_and_the_counter(any_rig: ConsoleRig) -> None:
+    rig = any_rig
     browser = await rig.customer("acme", "alice")
     rig.gateway.db.run_sync("book", _address_book, "acme", "Team", [("Awa", "22376600001")])
     page = await browser.get("/messages/new")
@@ -165,7 +166,10 @@ async def test_compose_offers_contacts_groups_senders_and_the_counter(rig: Conso
 
 
 @pytest_twisted.ensureDeferred
-async def test_confirmation_then_send_to_a_group_contacts_and_individuals(rig: ConsoleRig) -> None:
+async def test_confirmation_then_send_to_a_group_contacts_and_individuals(
+    any_rig: ConsoleRig,
+) -> None:
+    rig = any_rig
     browser = await rig.customer("acme", "alice")
     people = [("Awa", "22376600001"), ("Binta", "22376600002")]
     rig.gateway.db.run_sync("book", _address_book, "acme", "Team", people)
@@ -197,7 +201,8 @@ async def test_confirmation_then_send_to_a_group_contacts_and_individuals(rig: C
 
 
 @pytest_twisted.ensureDeferred
-async def test_edit_goes_back_to_the_form_with_everything_kept(rig: ConsoleRig) -> None:
+async def test_edit_goes_back_to_the_form_with_everything_kept(any_rig: ConsoleRig) -> None:
+    rig = any_rig
     browser = await rig.customer("acme", "alice")
     rig.gateway.db.run_sync("book", _address_book, "acme", "Team", [("Awa", "22376600001")])
     await browser.get("/messages/new")
@@ -223,7 +228,8 @@ async def test_edit_goes_back_to_the_form_with_everything_kept(rig: ConsoleRig) 
 
 
 @pytest_twisted.ensureDeferred
-async def test_bad_input_gives_the_form_back_with_a_clear_message(rig: ConsoleRig) -> None:
+async def test_bad_input_gives_the_form_back_with_a_clear_message(any_rig: ConsoleRig) -> None:
+    rig = any_rig
     browser = await rig.customer("acme", "alice")
     rig.gateway.db.run_sync("book", _address_book, "acme", "Team", [])
     await rig.gateway.directory.reload()  # the granted sender, as the CLI's grant does
@@ -244,7 +250,8 @@ async def test_bad_input_gives_the_form_back_with_a_clear_message(rig: ConsoleRi
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_scheduled_message_is_held_until_its_time(rig: ConsoleRig) -> None:
+async def test_a_scheduled_message_is_held_until_its_time(any_rig: ConsoleRig) -> None:
+    rig = any_rig
     browser = await rig.customer("acme", "alice")
     rig.gateway.db.run_sync("tz", _set_account, "acme", timezone="Europe/Paris")
     await _scheduled_batch(browser, "22376600003")
@@ -260,7 +267,8 @@ def _set_account(s: Session, name: str, **values: Any) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_confirmation_shows_the_cost_and_the_fair_use_warning(rig: ConsoleRig) -> None:
+async def test_confirmation_shows_the_cost_and_the_fair_use_warning(any_rig: ConsoleRig) -> None:
+    rig = any_rig
     browser = await rig.customer("acme", "alice")
     rules = {"price_international": "0.05", "price_national": "0.05", "monthly_quota": 3}
     rig.gateway.db.run_sync("plan", _set_account, "acme", fair_use=json.dumps(rules))
@@ -280,7 +288,8 @@ async def test_confirmation_shows_the_cost_and_the_fair_use_warning(rig: Console
 
 
 @pytest_twisted.ensureDeferred
-async def test_sent_list_paginates_and_archives_several(rig: ConsoleRig) -> None:
+async def test_sent_list_paginates_and_archives_several(any_rig: ConsoleRig) -> None:
+    rig = any_rig
     browser = await rig.customer("acme", "alice")
     empty = await browser.get("/messages")
     assert "Aucun message envoyé" in empty.text
@@ -306,7 +315,8 @@ async def test_sent_list_paginates_and_archives_several(rig: ConsoleRig) -> None
 
 
 @pytest_twisted.ensureDeferred
-async def test_batch_statuses_filter_paginate_export_and_resend(rig: ConsoleRig) -> None:
+async def test_batch_statuses_filter_paginate_export_and_resend(any_rig: ConsoleRig) -> None:
+    rig = any_rig
     browser = await rig.customer("acme", "alice")
     numbers = [f"223766{i:05d}" for i in range(60)]
     await _scheduled_batch(browser, "\n".join(numbers), "campagne")
@@ -337,8 +347,9 @@ async def test_batch_statuses_filter_paginate_export_and_resend(rig: ConsoleRig)
 
 @pytest_twisted.ensureDeferred
 async def test_delete_asks_for_confirmation_and_waits_for_final_statuses(
-    rig: ConsoleRig,
+    any_rig: ConsoleRig,
 ) -> None:
+    rig = any_rig
     browser = await rig.customer("acme", "alice")
     await _scheduled_batch(browser, "22376600001\n22376600002", "vieux")
     [(batch_id, _, _)] = rig.gateway.db.run_sync("batches", _batches, "acme")
@@ -365,7 +376,8 @@ def _events_left(s: Session) -> int:
 
 
 @pytest_twisted.ensureDeferred
-async def test_another_accounts_batch_and_group_are_not_found(rig: ConsoleRig) -> None:
+async def test_another_accounts_batch_and_group_are_not_found(any_rig: ConsoleRig) -> None:
+    rig = any_rig
     owner = await rig.customer("acme", "alice")
     await _scheduled_batch(owner, "22376600001")
     [(batch_id, _, _)] = rig.gateway.db.run_sync("batches", _batches, "acme")
