@@ -1,0 +1,111 @@
+"""The operator's pages in a real browser on a real daemon: the dashboard (refreshed by its
+script under the strict CSP), the connectors list with the simulator bound, a routing rule
+added then edited, and a number tested against the table.
+
+Screenshots go to docs/screenshots/ when GATEWAYD_SCREENSHOTS=1, else to the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e.conftest import Daemon, chromium_path
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+DOCS_SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+
+
+def _shots(tmp_path: Path) -> Path:
+    if os.environ.get("GATEWAYD_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return DOCS_SCREENSHOTS
+    return tmp_path
+
+
+def test_dashboard_connectors_and_routes(daemon: Daemon, tmp_path: Path) -> None:
+    chromium = chromium_path()
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: `make system-deps` installs it")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import expect, sync_playwright
+
+    sent = daemon.cli("send", "-c", str(daemon.config), "--to", "22376600000", "--text", "ops")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    shots = _shots(tmp_path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []  # CSP violations and script errors
+        page.on(
+            "console", lambda m: errors.append(m.text) if "Content Security" in m.text else None
+        )
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        failed: list[str] = []  # the favicon is not ours (another area answers unknown paths)
+        page.on(
+            "response",
+            lambda r: (
+                failed.append(r.url)
+                if r.status >= 500 and not r.url.endswith("/favicon.ico")
+                else None
+            ),
+        )
+        page.goto(daemon.console_url + "/login")
+        page.fill("input[name=login]", "admin")
+        page.fill("input[name=password]", daemon.passwords["admin"])
+        page.click("button[type=submit]")
+
+        page.goto(daemon.console_url + "/admin")
+        expect(page.locator("h1")).to_have_text("Tableau de bord")
+        row = page.locator("#queues tr[data-connector=simulator]")
+        expect(row.locator("td.state")).to_have_text("lié")
+        expect(page.locator("[data-field=delivery_rate]")).to_have_text("100.0", timeout=15_000)
+        # The script refreshed the figures from the JSON (allowed by the CSP).
+        expect(page.locator("#dashboard[data-refreshed]")).to_have_count(1, timeout=15_000)
+        page.screenshot(path=str(shots / "admin-dashboard.png"), full_page=True)
+
+        page.click("nav >> text=Connecteurs")
+        assert urlsplit(page.url).path == "/admin/connectors"
+        listed = page.locator("#connectors tr[data-connector=simulator]")
+        expect(listed.locator(".state")).to_have_text("lié")
+        expect(listed).to_contain_text("0 / 10")
+        page.screenshot(path=str(shots / "admin-connectors.png"), full_page=True)
+
+        page.click("nav >> text=Routes")
+        page.click("text=Ajouter une règle")
+        page.fill(
+            "textarea[name=rule]", 'name = "mali"\nprefixes = ["22376"]\nconnector = "simulator"'
+        )
+        page.click("button:has-text('Enregistrer')")
+        expect(page.locator(".flash")).to_have_count(1)
+        rule = page.locator("#routes tr[data-rule=mali]")
+        rule.locator("a", has_text="Modifier").click()
+        page.fill(
+            "textarea[name=rule]",
+            'name = "mali"\nprefixes = ["22376"]\nreject = { status = "ESME_RINVDSTADR" }',
+        )
+        page.click("button:has-text('Enregistrer')")
+        expect(page.locator("#routes tr[data-rule=mali]")).to_contain_text("ESME_RINVDSTADR")
+        page.select_option("select[name=account]", "Demo SARL")
+        page.fill("input[name=to]", "22376600000")
+        page.click("button:has-text('Tester')")
+        explain = page.locator("#explain")
+        expect(explain).to_contain_text("rule 'mali': matched; reject")
+        expect(explain).to_contain_text("decision: reject with ESME_RINVDSTADR")
+        page.screenshot(path=str(shots / "admin-routes.png"), full_page=True)
+
+        # Deleting asks first; cancelling keeps the rule.
+        page.locator("#routes tr[data-rule=mali] a", has_text="Supprimer").click()
+        expect(page.locator("h1")).to_have_text("Supprimer la règle mali ?")
+        page.click("text=Annuler")
+        expect(page.locator("#routes tr[data-rule=mali]")).to_have_count(1)
+        assert errors == [] and failed == []
+        browser.close()
