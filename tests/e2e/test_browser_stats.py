@@ -8,11 +8,17 @@ Screenshots go to docs/screenshots/ when GATEWAYD_SCREENSHOTS=1, else to the tes
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+import smpplib.client
+import smpplib.exceptions
 
 from tests.e2e.conftest import Daemon, chromium_path
+from tests.e2e.test_smpp_customer import send_bonjour
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 DOCS_SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
@@ -25,18 +31,16 @@ def _shots(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_statistics_chart_and_profile(daemon: Daemon, tmp_path: Path) -> None:
+@contextmanager
+def logged_in(daemon: Daemon) -> Iterator[Any]:
+    """A Chromium page logged in as the demo customer."""
     chromium = chromium_path()
     if chromium is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed: `make system-deps` installs it")
         pytest.skip("chromium is not installed")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
-    for to in ("22376600000", "22376600001", "33612345678"):
-        sent = daemon.cli("send", "-c", str(daemon.config), "--to", to, "--text", "stats")
-        assert sent.returncode == 0, sent.stdout + sent.stderr
-    shots = _shots(tmp_path)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=chromium,
@@ -44,12 +48,24 @@ def test_statistics_chart_and_profile(daemon: Daemon, tmp_path: Path) -> None:
                   "--disable-component-update", "--disable-sync", "--no-first-run"],
         )  # fmt: skip
         page = browser.new_page(viewport={"width": 1200, "height": 900})
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(daemon.console_url + "/login")
         page.fill("input[name=login]", "demo")
         page.fill("input[name=password]", daemon.passwords["demo"])
         page.click("button[type=submit]")
+        yield page
+        browser.close()
+
+
+def test_statistics_chart_and_profile(daemon: Daemon, tmp_path: Path) -> None:
+    for to in ("22376600000", "22376600001", "33612345678"):
+        sent = daemon.cli("send", "-c", str(daemon.config), "--to", to, "--text", "stats")
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+    shots = _shots(tmp_path)
+    with logged_in(daemon) as page:
+        from playwright.sync_api import expect
+
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
         page.click("nav >> text=Statistiques")
         chart = page.locator("figure.stats-chart svg[role=img]")
@@ -73,4 +89,40 @@ def test_statistics_chart_and_profile(daemon: Daemon, tmp_path: Path) -> None:
         expect(page.locator("tr[data-key] >> text=Révoquer")).to_have_count(1)
         page.screenshot(path=str(shots / "profile.png"), full_page=True)
         assert not [e for e in errors if "Content Security Policy" in e], errors
-        browser.close()
+
+
+def _bind(daemon: Daemon, password: str) -> smpplib.client.Client:
+    c = smpplib.client.Client("127.0.0.1", daemon.smpp_port, timeout=10)
+    c.connect()
+    try:
+        c.bind_transmitter(system_id="demo", password=password)
+    except Exception:
+        c.disconnect()
+        raise
+    return c
+
+
+def test_smpp_reset_keeps_live_binds_and_takes_the_new_password_at_the_next(
+    daemon: Daemon,
+) -> None:
+    old = daemon.passwords["smpp"]
+    live = _bind(daemon, old)
+    try:
+        with logged_in(daemon) as page:
+            from playwright.sync_api import expect
+
+            page.click("nav >> text=Profil")
+            page.click("text=Réinitialiser le mot de passe SMPP")
+            expect(page.locator("h1")).to_have_text("Confirmation")
+            page.click("button:has-text('Confirmer')")
+            new = (page.locator("#secret").text_content() or "").strip()
+        assert len(new) == 8 and new != old
+        send_bonjour(live, "22376600000")  # the bind made before the reset goes on
+        answer = live.read_pdu()
+        assert (answer.command, answer.status) == ("submit_sm_resp", 0)
+    finally:
+        live.unbind()
+        live.disconnect()
+    with pytest.raises(smpplib.exceptions.PDUError):
+        _bind(daemon, old)
+    _bind(daemon, new).disconnect()
