@@ -134,7 +134,8 @@ async def test_delete_several_asks_first_and_copy_to_a_group(rig: ConsoleRig) ->
 
 
 @pytest_twisted.ensureDeferred
-async def test_groups_members_numbers_and_delete_after_confirmation(rig: ConsoleRig) -> None:
+async def test_groups_members_numbers_and_delete_after_confirmation(any_rig: ConsoleRig) -> None:
+    rig = any_rig
     alice = await rig.customer("acme", "alice")
     none = await alice.get("/contacts/groups")
     assert "Aucun groupe" in shown(none)
@@ -177,7 +178,8 @@ async def test_groups_members_numbers_and_delete_after_confirmation(rig: Console
 
 
 @pytest_twisted.ensureDeferred
-async def test_another_accounts_contacts_and_groups_are_404(rig: ConsoleRig) -> None:
+async def test_another_accounts_contacts_and_groups_are_404(any_rig: ConsoleRig) -> None:
+    rig = any_rig
     alice = await rig.customer("acme", "alice")
     mallory = await rig.customer("evil", "mallory")
     a = await add(alice, "Awa", "Diallo", "22376600001")
@@ -216,7 +218,8 @@ async def test_another_accounts_contacts_and_groups_are_404(rig: ConsoleRig) -> 
 
 
 @pytest_twisted.ensureDeferred
-async def test_csv_import_report_and_round_trip(rig: ConsoleRig) -> None:
+async def test_csv_import_report_and_round_trip(any_rig: ConsoleRig) -> None:
+    rig = any_rig
     alice = await rig.customer("acme", "alice")
     form = await alice.get("/contacts/import")
     assert form.code == 200 and 'enctype="multipart/form-data"' in shown(form)
