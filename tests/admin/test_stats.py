@@ -3,7 +3,7 @@ bad periods, and one account never sees another's traffic (SQLite and PostgreSQL
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from itertools import count
 from typing import Any
 from xml.etree import ElementTree
@@ -13,7 +13,12 @@ import pytest_twisted
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from gatewayd.admin.base import Quota
+from gatewayd.admin.rendering import Templates
+from gatewayd.storage.accounts import AccountInfo, UserInfo
 from gatewayd.storage.models import Account, Batch, Message
+from gatewayd.storage.stats import Period, fold
+from gatewayd.storage.websessions import SessionInfo
 from tests.admin.conftest import ConsoleRig
 
 _ids = count(1)
@@ -159,3 +164,27 @@ async def test_default_period_is_this_month_and_a_real_send_is_counted(rig: Cons
     assert "<svg" in page.text and 'class="bar bar-' in page.text
     totals = page.text[page.text.index("<tfoot>") :]
     assert "<td>1</td>" in totals
+
+
+def test_a_quota_is_drawn_as_a_meter_with_what_is_left() -> None:
+    user = UserInfo(1, "alice", "manager", "fr", AccountInfo(1, "acme", "customer", None, False))
+    stats = fold(Period(date(2026, 3, 1), date(2026, 3, 2), "UTC"), "", [])
+    html = (
+        Templates()
+        .env("fr")
+        .get_template("statistics.html")
+        .render(
+            session=SessionInfo(user, "t", 0.0),
+            language="fr",
+            languages={},
+            path="/statistics",
+            quota=Quota(1000, 250),
+            stats=stats,
+            chart=None,
+            values={"from": "2026-03-01", "to": "2026-03-02"},
+            error="",
+        )
+    )
+    assert '<meter id="quota-meter" min="0" max="1000"' in html and 'value="250"' in html
+    assert "250 SMS utilisés sur 1000 (25 %), reste 750" in html
+    assert "Volume illimité" not in html
