@@ -3,6 +3,7 @@ reading the request's arguments."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,20 @@ from gatewayd.routing.numbers import split_recipients
 FIELDS = ("subject", "recipients", "text", "sender", "date", "time")
 #: Multi-valued: picked contacts' numbers, picked groups' names, recipients to leave out.
 LISTS = ("contacts", "groups", "skip")
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """An account's time zone; UTC if the name is unknown here."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def clock_in(name: str) -> Callable[[float], str]:
+    """Formats UTC seconds as a date and time in the zone ``name``, for the templates."""
+    zone = zone_of(name)
+    return lambda moment: datetime.fromtimestamp(moment, zone).strftime("%d/%m/%Y %H:%M:%S")
 
 
 def form_values(request: IRequest, name: str) -> list[str]:
@@ -74,10 +89,7 @@ class ComposeForm:
             return None
         if not self.date or not self.time:
             raise ValidationError("give both a date and a time to schedule the message")
-        try:
-            zone = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("UTC")
+        zone = zone_of(timezone)
         try:
             local = datetime.strptime(f"{self.date} {self.time}", "%Y-%m-%d %H:%M")
         except ValueError:

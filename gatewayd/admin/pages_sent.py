@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from typing import Any
 
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, ConsoleBase, app
-from gatewayd.admin.compose_form import form_values
+from gatewayd.admin.compose_form import clock_in, form_values
 from gatewayd.admin.rendering import form_value, security_headers
 from gatewayd.errors import Conflict, ValidationError
 from gatewayd.status import PENDING
@@ -17,6 +18,7 @@ from gatewayd.storage.contacts import Page
 from gatewayd.storage.messages import (
     STATUS_FILTERS,
     BatchInfo,
+    account_timezone,
     batch_info,
     batch_statuses,
     count_batches,
@@ -56,6 +58,25 @@ def _csv_cell(value: str) -> str:
 
 
 class SentPages(ConsoleBase):
+    async def _dated_page(
+        self,
+        request: IRequest,
+        template: str,
+        session: SessionInfo,
+        code: int = 200,
+        **context: Any,
+    ) -> str:
+        """A customer page whose dates are shown in the account's time zone."""
+        account_id = session.user.account.id
+        zone = await self._db.run("account_timezone", account_timezone, account_id)
+        return await self._customer_page(
+            request, template, session, code, zone=zone, when=clock_in(zone), **context
+        )
+
+    def _waiting(self, scheduled_at: float | None) -> bool:
+        """Whether a batch's pending messages are on their way now (not held for later)."""
+        return scheduled_at is None or scheduled_at <= self._clock.seconds()
+
     async def _batch_list(self, request: IRequest, archived: bool, template: str) -> str:
         session = await self._customer(request)
         account_id = session.user.account.id
@@ -64,13 +85,13 @@ class SentPages(ConsoleBase):
         offset = (number - 1) * BATCHES_PER_PAGE
         batches = await self._messages.batches(account_id, BATCHES_PER_PAGE, offset, archived)
         page = Page(batches, number, total, BATCHES_PER_PAGE)
-        return await self._customer_page(
+        return await self._dated_page(
             request,
             template,
             session,
             batches=batches,
             page=page,
-            refresh=not archived and any(b.pending for b in batches),
+            refresh=any(b.pending and self._waiting(b.scheduled_at) for b in batches),
         )
 
     @app.route("/messages", methods=["GET"])
@@ -110,13 +131,13 @@ class SentPages(ConsoleBase):
         account_id = session.user.account.id
         infos = [await self._db.run("batch_info", batch_info, i, account_id) for i in ids]
         if form_value(request, "confirmed") != "1":
-            return await self._customer_page(
+            return await self._dated_page(
                 request, "archives_delete.html", session, batches=infos, error=""
             )
         try:
             await self._db.run("delete_batches", delete_batches, account_id, ids)
         except Conflict:
-            return await self._customer_page(
+            return await self._dated_page(
                 request, "archives_delete.html", session, 409, batches=infos, error=STILL_ON_WAY
             )
         return self._redirect(request, "/archives", "deleted")
@@ -140,7 +161,7 @@ class SentPages(ConsoleBase):
             offset,
         )
         page = Page(rows, number, total, RECIPIENTS_PER_PAGE)
-        return await self._customer_page(
+        return await self._dated_page(
             request,
             "batch.html",
             session,
@@ -149,7 +170,7 @@ class SentPages(ConsoleBase):
             messages=rows,
             status=status,
             page=page,
-            refresh=any(m.status in PENDING for m in rows),
+            refresh=self._waiting(info.scheduled_at) and any(m.status in PENDING for m in rows),
         )
 
     def _status_filter(self, request: IRequest) -> str:

@@ -13,7 +13,7 @@ from twisted.internet.defer import Deferred
 from gatewayd.errors import Conflict, NotFound
 from gatewayd.status import FAILED, PENDING, Status
 from gatewayd.storage.database import Database
-from gatewayd.storage.models import Batch, Connector, Message, MessageEvent
+from gatewayd.storage.models import Account, Batch, Connector, Message, MessageEvent
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class BatchSummary:
     delivered: int
     failed: int
     pending: int
+    scheduled_at: float | None = None  # held until then
 
 
 class MessageStore:
@@ -261,6 +262,7 @@ def batch_summaries(
             count(frozenset({Status.DELIVERED})),
             count(FAILED),
             count(PENDING),
+            Batch.scheduled_at,
         )
         .join(Message, Message.batch_id == Batch.id)
         .where(Batch.account_id == account_id, Batch.archived.is_(archived))
@@ -270,8 +272,10 @@ def batch_summaries(
         .offset(offset)
     )
     return [
-        BatchSummary(bid, at, subject, body, int(n), int(ok or 0), int(ko or 0), int(wait or 0))
-        for bid, at, subject, body, n, ok, ko, wait in s.execute(query)
+        BatchSummary(
+            bid, at, subject, body, int(n), int(ok or 0), int(ko or 0), int(wait or 0), later
+        )
+        for bid, at, subject, body, n, ok, ko, wait, later in s.execute(query)
     ]
 
 
@@ -283,6 +287,11 @@ STATUS_FILTERS: dict[str, frozenset[Status]] = {
     "failed": FAILED,
     "pending": PENDING,
 }
+
+
+def account_timezone(s: Session, account_id: int) -> str:
+    """The account's IANA time zone, in which its people read dates."""
+    return s.scalar(select(Account.timezone).where(Account.id == account_id)) or "UTC"
 
 
 def count_batches(s: Session, account_id: int, archived: bool = False) -> int:

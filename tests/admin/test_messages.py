@@ -260,6 +260,10 @@ async def test_a_scheduled_message_is_held_until_its_time(any_rig: ConsoleRig) -
     assert scheduled == local.replace(tzinfo=ZoneInfo("Europe/Paris")).timestamp()
     page = await browser.get("/messages/new")
     assert "votre fuseau horaire : Europe/Paris" in page.text
+    listed = await browser.get("/messages")
+    assert f"programmé le {datetime.strptime(FUTURE, '%Y-%m-%d'):%d/%m/%Y} 08:00:00" in listed.text
+    assert "(Europe/Paris)" in listed.text
+    assert 'http-equiv="refresh"' not in listed.text  # held for later: nothing to watch
 
 
 def _set_account(s: Session, name: str, **values: Any) -> None:
