@@ -35,9 +35,9 @@ async def test_the_list_shows_each_bind_live(rig: ConsoleRig) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_connector_is_added_checked_as_the_config_file_is(rig: ConsoleRig) -> None:
-    admin = await rig.operator("olga")
-    port = rig.gateway.config.connectors["sim"].port
+async def test_a_connector_is_added_checked_as_the_config_file_is(any_rig: ConsoleRig) -> None:
+    admin = await any_rig.operator("olga")
+    port = any_rig.gateway.config.connectors["sim"].port
     form = {"name": "up2", "host": "127.0.0.1", "port": "70000", "system_id": "gatewayd"}
     form |= {"password": "secret", "bind": "transceiver", "enabled": "1"}
     await admin.get("/admin/connectors/new")
@@ -53,24 +53,24 @@ async def test_a_connector_is_added_checked_as_the_config_file_is(rig: ConsoleRi
     await admin.get("/admin/connectors/new")
     taken = await admin.post("/admin/connectors", {**form, "name": "sim", "port": str(port)})
     assert taken.code == 400
-    assert "up2" not in rig.gateway.connectors
+    assert "up2" not in any_rig.gateway.connectors
     await admin.get("/admin/connectors/new")
     good = await admin.post("/admin/connectors", {**form, "port": str(port), "window": "4"})
     assert good.code == 303 and good.location.startswith("/admin/connectors/up2?")
-    await until(lambda: _bound(rig, "up2"))
-    assert rig.gateway.connectors["up2"].config.window == 4
-    row = rig.gateway.db.run_sync(
+    await until(lambda: _bound(any_rig, "up2"))
+    assert any_rig.gateway.connectors["up2"].config.window == 4
+    row = any_rig.gateway.db.run_sync(
         "row", lambda s: s.scalar(select(Connector).where(Connector.name == "up2"))
     )
     assert json.loads(row.spec)["window"] == 4
     listed = await admin.get("/admin/connectors")
     assert 'data-connector="up2"' in listed.text
-    audited = rig.gateway.db.run_sync(
+    audited = any_rig.gateway.db.run_sync(
         "audit",
         lambda s: [e.detail for e in s.scalars(select(AuditEntry)) if e.action == "add connector"],
     )
     assert audited and "secret" not in audited[0] and "127.0.0.1" in audited[0]
-    viewer = await rig.operator("vera", role="viewer")
+    viewer = await any_rig.operator("vera", role="viewer")
     await viewer.get("/admin/connectors")
     assert (await viewer.post("/admin/connectors", {**form, "name": "up3"})).code == 403
 
@@ -126,3 +126,36 @@ async def test_disable_enable_and_reconnect_without_a_restart(rig: ConsoleRig) -
     await admin.get("/admin/connectors/sim")
     assert (await admin.post("/admin/connectors/sim/explode")).code == 404
     assert (await admin.post("/admin/connectors/nosuch/disable")).code == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_console_connectors_come_back_at_the_next_start(rig: ConsoleRig) -> None:
+    """Kept in the database: a second gateway on the same database starts them, as it would
+    after a restart; a disabled one stays down until it is enabled."""
+    from twisted.internet import reactor
+
+    from gatewayd.app import Gateway
+    from gatewayd.config import parse_config
+    from tests.admin.conftest import console_config
+    from tests.e2e.conftest import free_port
+
+    admin = await rig.operator("olga")
+    port = rig.gateway.config.connectors["sim"].port
+    form = {"name": "up2", "host": "127.0.0.1", "port": str(port), "system_id": "gatewayd"}
+    await admin.get("/admin/connectors/new")
+    assert (await admin.post("/admin/connectors", {**form, "enabled": "1"})).code == 303
+    await admin.get("/admin/connectors/new")
+    assert (await admin.post("/admin/connectors", {**form, "name": "up3"})).code == 303
+    assert "up3" in rig.gateway.connectors and not rig.gateway.connectors["up3"].running
+    url = rig.gateway.config.database.url
+    again = Gateway(parse_config(console_config(url, free_port()), "test"), reactor, "test")
+    again.startService()
+    try:
+        await again.when_ready()
+        await until(lambda: "up2" in again.connectors and again.connectors["up2"].is_bound)
+        assert not again.connectors["up3"].running
+    finally:
+        await again.stopService()
+    await admin.get("/admin/connectors/up3")
+    assert (await admin.post("/admin/connectors/up3/enable")).code == 303
+    await until(lambda: _bound(rig, "up3"))

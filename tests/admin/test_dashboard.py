@@ -46,22 +46,22 @@ async def test_the_dashboard_page_works_without_script_and_loads_its_own(rig: Co
 
 
 @pytest_twisted.ensureDeferred
-async def test_figures_follow_the_traffic(rig: ConsoleRig) -> None:
-    await rig.customer("acme", "alice")
-    account = await rig.gateway.accounts.account_by_name("acme")
-    admin = await rig.operator("olga")
-    await until(lambda: rig.gateway.connectors["sim"].is_bound)
+async def test_figures_follow_the_traffic(any_rig: ConsoleRig) -> None:
+    await any_rig.customer("acme", "alice")
+    account = await any_rig.gateway.accounts.account_by_name("acme")
+    admin = await any_rig.operator("olga")
+    await until(lambda: any_rig.gateway.connectors["sim"].is_bound)
     empty = await _board(admin)
     assert empty["accepted_last_minute"] == 0 and empty["delivery_rate"] is None
     for n in range(4):
-        await rig.gateway.submissions.submit(
+        await any_rig.gateway.submissions.submit(
             SubmitRequest(account, None, "cli", [f"2237660000{n}"], "hi")
         )
-    await until(lambda: _delivered(rig) == 4)
+    await until(lambda: _delivered(any_rig) == 4)
     board = await _board(admin)
     assert board["accepted_last_minute"] == 4 and board["delivery_rate"] == 100.0
     assert isinstance(board["sending_per_second"], float) and board["sending_per_second"] > 0
-    rig.gateway.db.run_sync(
+    any_rig.gateway.db.run_sync(
         "fail",
         lambda s: s.execute(
             update(Message)

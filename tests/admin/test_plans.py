@@ -39,15 +39,17 @@ async def test_plans_show_their_rules_and_the_accounts_overrides(rig: ConsoleRig
 
 
 @pytest_twisted.ensureDeferred
-async def test_an_edited_plan_applies_to_the_next_message_and_is_checked(rig: ConsoleRig) -> None:
-    await rig.customer("acme", "alice")
-    account = await rig.gateway.accounts.account_by_name("acme")
+async def test_an_edited_plan_applies_to_the_next_message_and_is_checked(
+    any_rig: ConsoleRig,
+) -> None:
+    await any_rig.customer("acme", "alice")
+    account = await any_rig.gateway.accounts.account_by_name("acme")
 
     async def send() -> list[str]:
         request = SubmitRequest(account, None, "cli", ["22376600000"], "hi")
-        return await rig.gateway.submissions.submit(request)
+        return await any_rig.gateway.submissions.submit(request)
 
-    admin = await rig.operator("olga")
+    admin = await any_rig.operator("olga")
     edit = await admin.get("/admin/plans/standard/edit")
     assert edit.code == 200 and "hourly_messages = 500" in edit.text
     typo = await admin.post("/admin/plans", {"name": "standard", "rules": "hourly_mesages = 2"})
@@ -71,9 +73,9 @@ async def test_an_edited_plan_applies_to_the_next_message_and_is_checked(rig: Co
 
 
 @pytest_twisted.ensureDeferred
-async def test_the_alerts_log_filters_and_pages(rig: ConsoleRig) -> None:
-    await rig.customer("acme", "alice")
-    await rig.customer("zeta", "zoe")
+async def test_the_alerts_log_filters_and_pages(any_rig: ConsoleRig) -> None:
+    await any_rig.customer("acme", "alice")
+    await any_rig.customer("zeta", "zoe")
 
     def fill(s: object) -> None:
         from sqlalchemy.orm import Session
@@ -101,8 +103,8 @@ async def test_the_alerts_log_filters_and_pages(rig: ConsoleRig) -> None:
         )
         s.add(AuditEntry(at=1.0, actor="x", account_id=None, action="add route", detail=""))
 
-    rig.gateway.db.run_sync("fill", fill)
-    admin = await rig.operator("olga")
+    any_rig.gateway.db.run_sync("fill", fill)
+    admin = await any_rig.operator("olga")
     first = await admin.get("/admin/alerts")
     assert first.code == 200 and "Page 1 sur 2" in first.text
     assert first.text.index("suspension levée") < first.text.index("501 messages")  # newest

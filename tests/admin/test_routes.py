@@ -25,8 +25,8 @@ def _order(page: str) -> list[str]:
 
 
 @pytest_twisted.ensureDeferred
-async def test_add_edit_move_and_delete_rules(rig: ConsoleRig) -> None:
-    admin = await rig.operator("olga")
+async def test_add_edit_move_and_delete_rules(any_rig: ConsoleRig) -> None:
+    admin = await any_rig.operator("olga")
     assert "no-mali" not in (await admin.get("/admin/routes")).text
     assert await _add(admin, REJECT) == 303
     assert await _add(admin, VIA_SIM) == 303
@@ -71,21 +71,21 @@ async def test_roles_on_the_routes(rig: ConsoleRig) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_the_next_message_follows_the_new_rule_without_a_restart(rig: ConsoleRig) -> None:
-    await rig.customer("acme", "alice")
-    account = await rig.gateway.accounts.account_by_name("acme")
+async def test_the_next_message_follows_the_new_rule_without_a_restart(any_rig: ConsoleRig) -> None:
+    await any_rig.customer("acme", "alice")
+    account = await any_rig.gateway.accounts.account_by_name("acme")
 
     def message() -> SubmitRequest:
         return SubmitRequest(account, None, "cli", ["22376600000"], "hi")
 
-    assert len(await rig.gateway.submissions.submit(message())) == 1
-    admin = await rig.operator("olga")
+    assert len(await any_rig.gateway.submissions.submit(message())) == 1
+    admin = await any_rig.operator("olga")
     assert await _add(admin, REJECT) == 303
     with pytest.raises(InvalidRecipients):
-        await rig.gateway.submissions.submit(message())
+        await any_rig.gateway.submissions.submit(message())
     await admin.get("/admin/routes/no-mali/delete")
     assert (await admin.post("/admin/routes/no-mali/delete")).code == 303
-    assert len(await rig.gateway.submissions.submit(message())) == 1
+    assert len(await any_rig.gateway.submissions.submit(message())) == 1
 
 
 @pytest_twisted.ensureDeferred
