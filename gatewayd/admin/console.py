@@ -13,6 +13,7 @@ from gatewayd.admin.base import Services
 from gatewayd.admin.pages_api import ApiPages
 from gatewayd.admin.pages_audit import AuditPages
 from gatewayd.admin.pages_auth import AuthPages
+from gatewayd.admin.pages_clients import ClientPages
 from gatewayd.admin.pages_connectors import ConnectorsPages
 from gatewayd.admin.pages_contacts import ContactsPages
 from gatewayd.admin.pages_dashboard import DashboardPages
@@ -21,6 +22,7 @@ from gatewayd.admin.pages_operator import OperatorPages
 from gatewayd.admin.pages_profile import ProfilePages
 from gatewayd.admin.pages_routes import RoutesPages
 from gatewayd.admin.pages_stats import StatsPages
+from gatewayd.admin.pages_users import UsersPages
 from gatewayd.admin.rendering import Templates
 
 __all__ = ["Console", "Services"]
@@ -33,6 +35,8 @@ class Console(
     StatsPages,
     ProfilePages,
     OperatorPages,
+    ClientPages,
+    UsersPages,
     AuditPages,
     ConnectorsPages,
     RoutesPages,

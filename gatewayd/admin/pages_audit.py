@@ -1,9 +1,163 @@
-"""The operator's audit log (being built)."""
+"""The operator's audit log: every administrative action, who did it, when and from where;
+filtered, paginated, exported to CSV.
+
+Other operator pages record their actions with :func:`gatewayd.storage.audit.audit` inside
+their change's transaction, passing :func:`who` of the request::
+
+    by = who(request, session)
+    await self._db.run("label", change, ..., by.actor, now, by.ip)
+
+The address is the TCP peer of the request: behind a reverse proxy it is the proxy's
+(``X-Forwarded-For`` is not trusted; there is no trusted-proxy setting yet).
+"""
 
 from __future__ import annotations
 
-from gatewayd.admin.base import ConsoleBase
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+
+from twisted.web.iweb import IRequest
+
+from gatewayd.admin.base import ConsoleBase, app
+from gatewayd.admin.rendering import form_value, security_headers
+from gatewayd.errors import GatewayError
+from gatewayd.storage.account_admin import FieldError
+from gatewayd.storage.audit import AuditFilter, Who, audit_actions, audit_export, audit_page
+from gatewayd.storage.contacts import Page
+from gatewayd.storage.websessions import SessionInfo
+
+PER_PAGE = 50
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-class AuditPages(ConsoleBase):
-    pass
+def who(request: IRequest, session: SessionInfo) -> Who:
+    """The audit log's actor for a console request (``console:LOGIN``) and its peer address."""
+    address = request.getClientAddress()
+    return Who(f"console:{session.user.login}", str(getattr(address, "host", "") or ""))
+
+
+def page_number(request: IRequest) -> int:
+    value = form_value(request, "page")
+    return max(1, min(int(value), 1_000_000)) if value.isdigit() else 1
+
+
+def _day(text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FieldError("%(date)s is not a date (YYYY-MM-DD).", date=text) from None
+
+
+def _seconds(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+
+
+def audit_filter(params: dict[str, str]) -> AuditFilter:
+    """The filter of the page's query (dates are UTC days, both included)."""
+    since, until = _day(params["since"]), _day(params["until"])
+    if since is not None and until is not None and until < since:
+        raise FieldError("The end date is before the start date.")
+    return AuditFilter(
+        actor=params["actor"].strip(),
+        account=params["account"].strip(),
+        action=params["action"].strip(),
+        since=None if since is None else _seconds(since),
+        until=None if until is None else _seconds(until + timedelta(days=1)),
+    )
+
+
+def _cell(value: str) -> str:
+    """No spreadsheet formula out of a user's text (CSV injection)."""
+    return f"'{value}" if value.startswith(_FORMULA) else value
+
+
+def _utc(moment: float, shown: str = "%Y-%m-%d %H:%M:%S") -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime(shown)
+
+
+def _for_people(moment: float) -> str:
+    return _utc(moment, "%d/%m/%Y %H:%M:%S")
+
+
+class OperatorBase(ConsoleBase):
+    """What the operator's administration pages share."""
+
+    def _error_text(self, session: SessionInfo, error: GatewayError) -> str:
+        """A refusal in the user's language (a FieldError's msgid, else the message)."""
+        if isinstance(error, FieldError):
+            return self._(session, error.msgid, **error.values)
+        return self._(session, error.message)
+
+    async def _reload_directory(self) -> None:
+        """The pipeline's cached account settings, read again: a change applies at once."""
+        if self._services.directory is not None:
+            await self._services.directory.reload()
+
+
+class AuditPages(OperatorBase):
+    def _audit_params(self, request: IRequest) -> dict[str, str]:
+        return {k: form_value(request, k) for k in ("actor", "account", "action", "since", "until")}
+
+    @app.route("/admin/audit", methods=["GET"])
+    async def audit_log(self, request: IRequest) -> str:
+        session = await self._operator(request)
+        params = self._audit_params(request)
+        actions = await self._db.run("audit_actions", audit_actions)
+        try:
+            found = audit_filter(params)
+        except FieldError as error:
+            return self._page(
+                request,
+                "audit.html",
+                session,
+                400,
+                params=params,
+                actions=actions,
+                error=self._error_text(session, error),
+                entries=[],
+                page=Page([], 1, 0, PER_PAGE),
+            )
+        number = page_number(request)
+        offset = (number - 1) * PER_PAGE
+        entries, total = await self._db.run("audit_page", audit_page, found, offset, PER_PAGE)
+        return self._page(
+            request,
+            "audit.html",
+            session,
+            params=params,
+            actions=actions,
+            error="",
+            entries=entries,
+            page=Page(entries, number, total, PER_PAGE),
+            query={k: v for k, v in params.items() if v},
+            utc=_for_people,
+        )
+
+    @app.route("/admin/audit.csv", methods=["GET"])
+    async def audit_csv(self, request: IRequest) -> bytes:
+        session = await self._operator(request)
+        found = audit_filter(self._audit_params(request))
+        entries = await self._db.run("audit_export", audit_export, found)
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerow(
+            [self._(session, h) for h in ("Time (UTC)", "Who", "Account", "Action", "Detail", "IP")]
+        )
+        for e in entries:
+            writer.writerow(
+                [
+                    _utc(e.at),
+                    _cell(e.actor),
+                    _cell(e.account or ""),
+                    _cell(e.action),
+                    _cell(e.detail),
+                    e.ip,
+                ]
+            )
+        security_headers(request)
+        request.setHeader(b"Content-Type", b"text/csv; charset=utf-8")
+        request.setHeader(b"Content-Disposition", b'attachment; filename="audit.csv"')
+        return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")  # a BOM: Excel reads UTF-8

@@ -84,7 +84,9 @@ def prepare(
 ) -> NewBatch:
     """Check a submission and turn it into a batch; pure, raises ValidationError.
     ``account``: the account's routing settings (None: neutral ones)."""
-    if request.account.suspended:
+    # The request's account may be as it was at an SMPP bind or a login: the directory's
+    # settings (reloaded after every operator change) say whether it is suspended now.
+    if request.account.suspended or (account is not None and account.suspended):
         raise ValidationError("the account is suspended")
     if not request.text:
         raise ValidationError("the message text is empty", smpp_status=ESME_RINVMSGLEN)

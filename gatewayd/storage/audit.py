@@ -20,6 +20,15 @@ from gatewayd.storage.models import Account, AuditEntry
 EXPORT_LIMIT = 100_000
 
 
+@dataclass(frozen=True)
+class Who:
+    """Who acts, as the audit log names them (``console:LOGIN``, ``cli:USER``, ``system``),
+    and the peer address of their request ("" when there is none)."""
+
+    actor: str
+    ip: str = ""
+
+
 def audit(
     s: Session,
     actor: str,
