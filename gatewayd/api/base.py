@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 
 from gatewayd.api.errors import Unauthorized, from_werkzeug, translate, write_error, write_json
+from gatewayd.api.input import check_query
 from gatewayd.api.store import Principal, principal
 from gatewayd.errors import GatewayError
 from gatewayd.pipeline.submission import Submissions
@@ -35,8 +36,9 @@ class ApiBase:
         self._submissions = submissions
         self._clock = clock
 
-    async def _principal(self, request: IRequest) -> Principal:
-        """The key's account; no key, or a bad one: 401 (the same answer for every reason)."""
+    async def _principal(self, request: IRequest, query: frozenset[str] = frozenset()) -> Principal:
+        """The key's account; no key, or a bad one: 401 (the same answer for every reason).
+        ``query``: the parameters the route takes; any other is refused, as a typo would be."""
         header = request.getHeader(b"authorization") or b""
         if header[: len(BEARER)].lower() != BEARER:
             raise Unauthorized("an API key is required: Authorization: Bearer gw_...")
@@ -44,6 +46,7 @@ class ApiBase:
         found = await self._db.run("api_principal", principal, token, self._clock.seconds())
         if found is None:
             raise Unauthorized("the API key is unknown or revoked")
+        check_query(request, query)
         return found
 
     def _json(self, request: IRequest, body: Any, status: int = 200) -> bytes:

@@ -120,6 +120,17 @@ def moment(body: dict[str, Any], key: str) -> float | None:
         raise FieldError(key, "is out of range") from None
 
 
+#: The query parameters of a paginated list.
+PAGED = frozenset({"page", "per_page"})
+
+
+def check_query(request: IRequest, allowed: frozenset[str]) -> None:
+    for raw in request.args or {}:
+        name = bytes(raw).decode("utf-8", "replace")
+        if name not in allowed:
+            raise FieldError(name, "unknown query parameter")
+
+
 def query(request: IRequest, key: str) -> str | None:
     values = (request.args or {}).get(key.encode())
     if not values:

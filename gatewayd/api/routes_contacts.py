@@ -11,7 +11,7 @@ from gatewayd.api import book, views
 from gatewayd.api import input as body_input
 from gatewayd.api.base import ApiBase, app
 from gatewayd.api.errors import FieldError
-from gatewayd.api.input import check_keys, object_id, read_body, strings, text
+from gatewayd.api.input import PAGED, check_keys, object_id, read_body, strings, text
 from gatewayd.api.store import Principal
 from gatewayd.contacts.fields import Entry, Problem, check_contact, check_name, number_problem
 from gatewayd.storage import contacts
@@ -47,7 +47,7 @@ class ContactsApi(ApiBase):
 
     @app.route("/contacts", methods=["GET"])
     async def contacts(self, request: IRequest) -> bytes:
-        who = await self._principal(request)
+        who = await self._principal(request, PAGED | {"q"})
         number, per_page = body_input.page(request)
         search = text({"q": body_input.query(request, "q")}, "q", max_length=100) or ""
         found = await self._db.run(
@@ -114,7 +114,7 @@ class ContactsApi(ApiBase):
 
     @app.route("/groups", methods=["GET"])
     async def groups(self, request: IRequest) -> bytes:
-        who = await self._principal(request)
+        who = await self._principal(request, PAGED)
         number, per_page = body_input.page(request)
         found = await self._db.run(
             "api_groups", contacts.list_groups, who.account.id, number, per_page
@@ -165,7 +165,7 @@ class ContactsApi(ApiBase):
 
     @app.route("/groups/<int:group_id>/members", methods=["GET"])
     async def members(self, request: IRequest, group_id: int) -> bytes:
-        who = await self._principal(request)
+        who = await self._principal(request, PAGED)
         found = object_id(group_id, "group")
         number, per_page = body_input.page(request)
         page = await self._db.run(

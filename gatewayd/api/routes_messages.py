@@ -11,6 +11,7 @@ from gatewayd.api import store, views
 from gatewayd.api.base import ApiBase, app
 from gatewayd.api.errors import FieldError
 from gatewayd.api.input import (
+    PAGED,
     check_keys,
     flag,
     moment,
@@ -99,7 +100,7 @@ class MessagesApi(ApiBase):
 
     @app.route("/batches/<int:batch_id>/messages", methods=["GET"])
     async def batch_messages(self, request: IRequest, batch_id: int) -> bytes:
-        who = await self._principal(request)
+        who = await self._principal(request, PAGED | {"status"})
         number, per_page = body_input.page(request)
         status = body_input.query(request, "status")
         if status is not None and status not in set(Status):

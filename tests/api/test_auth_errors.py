@@ -114,3 +114,18 @@ async def test_over_its_rate_an_account_gets_429_with_retry_after(rig: ConsoleRi
     second = await api.post("/messages", {"to": "+22376600000", "text": "two"})
     assert second.code == 429 and second.error["code"] == "rate_limited"
     assert 1 <= int(second.headers["retry-after"]) <= 100
+
+
+@pytest_twisted.ensureDeferred
+async def test_unknown_query_parameters_and_bad_pages_name_their_field(rig: ConsoleRig) -> None:
+    _id, api = await api_account(rig, "acme")
+    for path, field in [
+        ("/usage?verbose=1", "verbose"),
+        ("/contacts?limit=5", "limit"),
+        ("/contacts?page=0", "page"),
+        ("/groups?per_page=501", "per_page"),
+        ("/groups?per_page=%C2%B2", "per_page"),
+    ]:
+        reply = await api.get(path)
+        assert reply.code == 400 and reply.error["field"] == field, (path, reply.body)
+    assert (await api.get("/contacts?q=x&page=2&per_page=10")).code == 200
