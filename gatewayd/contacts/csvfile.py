@@ -36,6 +36,10 @@ MAX_FATAL = 100
 HEADER = ("Prénom", "Nom", "Numéro")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
+BAD_QUOTES = (
+    'badly quoted field: a field that starts with " must end with " and then the separator'
+    " (or be too long)"
+)
 
 
 @dataclass
@@ -65,10 +69,8 @@ def parse_contacts(data: bytes, normalise: Normalise) -> ParsedFile:
         for cells in reader:
             if _read_row(parsed, reader.line_num, cells, normalise, seen):
                 break
-    except csv.Error as exc:
-        parsed.fatal.append(
-            Problem("badly quoted field: %(reason)s", {"reason": str(exc)}, reader.line_num + 1)
-        )
+    except csv.Error:  # its reason is in the csv module's words, not the reader's
+        parsed.fatal.append(Problem(BAD_QUOTES, row=reader.line_num))
     if not parsed.fatal and not parsed.rows:
         message = (
             "the file has a header line but no contact" if parsed.header else "the file is empty"
