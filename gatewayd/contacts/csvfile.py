@@ -126,7 +126,7 @@ def _read_row(
         return False
     parsed.rows += 1
     if parsed.rows > MAX_ROWS:
-        parsed.fatal.append(Problem("more than %(max)s rows", {"max": f"{MAX_ROWS:,}"}, row))
+        parsed.fatal.append(Problem("more than %(max)s rows", {"max": MAX_ROWS}, row))
         return True
     if len(cells) != 3:
         parsed.fatal.append(
