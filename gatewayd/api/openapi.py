@@ -1,279 +1,18 @@
 """The OpenAPI 3 document of /api/v1, served at /api/v1/openapi.json and checked against the
 implementation by schemathesis (tests/api/test_openapi.py). Error codes come from
-:data:`gatewayd.api.errors.CODES`, so the table is written once."""
+:data:`gatewayd.api.errors.CODES` and the bodies' schemas from :mod:`gatewayd.api.schemas`,
+so each is written once."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from gatewayd.api.errors import CODES
 from gatewayd.api.input import MAX_PAGE
-from gatewayd.pipeline.submission import MAX_TEXT
-from gatewayd.status import Status
-
-Schema = dict[str, Any]
-MAX_ID = 2**63 - 1
-
-
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _obj(required: list[str], props: dict[str, Schema], extra: bool = False) -> Schema:
-    return {
-        "type": "object",
-        "required": required,
-        "properties": props,
-        "additionalProperties": extra,
-    }
-
-
-def _nullable(schema: Schema) -> Schema:
-    return {**schema, "nullable": True}
-
-
-_TIME = {"type": "string", "format": "date-time", "example": "2026-03-01T12:00:05.250Z"}
-_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-_STATUS = {"type": "string", "enum": [s.value for s in Status]}
-_TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": r"\S"}
-_NAME = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"}
-_SENDER = {"type": "string", "maxLength": 21, "description": "a sender ID granted to the account"}
-_NUMBER = {"type": "string", "minLength": 1, "maxLength": 32, "example": "+22376600000"}
-
-SCHEMAS: dict[str, Schema] = {
-    "Error": _obj(
-        ["error"],
-        {
-            "error": _obj(
-                ["code", "message"],
-                {
-                    "code": {"type": "string", "enum": sorted(CODES)},
-                    "message": {"type": "string"},
-                    "field": {"type": "string", "description": "the field at fault"},
-                    "refused": {
-                        "type": "array",
-                        "items": _obj(
-                            ["number", "reason"],
-                            {"number": {"type": "string"}, "reason": {"type": "string"}},
-                        ),
-                    },
-                    "rule": {"type": "string", "description": "the fair-use rule that refused"},
-                    "contact_id": {**_ID, "description": "the contact that has the number"},
-                },
-            )
-        },
-    ),
-    "SendMessage": _obj(
-        ["to", "text"],
-        {
-            "to": _NUMBER,
-            "text": _TEXT,
-            "sender": _SENDER,
-            "subject": {"type": "string", "maxLength": 200},
-            "registered_delivery": {
-                "type": "boolean",
-                "default": True,
-                "description": "ask for a delivery receipt (sent to the callback URL)",
-            },
-        },
-    ),
-    "SendBatch": _obj(
-        ["text"],
-        {
-            "to": {"type": "array", "items": _NUMBER, "maxItems": 100000},
-            "groups": {"type": "array", "items": _ID, "maxItems": 1000},
-            "text": _TEXT,
-            "sender": _SENDER,
-            "subject": {"type": "string", "maxLength": 200},
-            "scheduled_at": {**_TIME, "description": "send then (RFC 3339 with an offset)"},
-            "priority": {"type": "string", "enum": ["bulk", "transactional"], "default": "bulk"},
-            "registered_delivery": {"type": "boolean", "default": True},
-        },
-    ),
-    "Event": _obj(
-        ["status", "error_code", "at"],
-        {"status": _STATUS, "error_code": _nullable({"type": "string"}), "at": _TIME},
-    ),
-    "Message": _obj(
-        [
-            "id",
-            "batch_id",
-            "to",
-            "sender",
-            "status",
-            "error_code",
-            "created_at",
-            "updated_at",
-            "events",
-        ],
-        {
-            "id": {"type": "string"},
-            "batch_id": _ID,
-            "to": {"type": "string"},
-            "sender": {"type": "string"},
-            "status": _STATUS,
-            "error_code": _nullable({"type": "string"}),
-            "created_at": _TIME,
-            "updated_at": _TIME,
-            "events": {"type": "array", "items": _ref("Event")},
-        },
-    ),
-    "Batch": _obj(
-        [
-            "id",
-            "subject",
-            "text",
-            "sender",
-            "channel",
-            "state",
-            "scheduled_at",
-            "created_at",
-            "recipients",
-            "counts",
-            "delivered",
-            "failed",
-            "pending",
-        ],
-        {
-            "id": _ID,
-            "subject": {"type": "string"},
-            "text": {"type": "string"},
-            "sender": {"type": "string"},
-            "channel": {"type": "string"},
-            "state": {"type": "string", "enum": ["active", "paused", "cancelled"]},
-            "scheduled_at": _nullable(_TIME),
-            "created_at": _TIME,
-            "recipients": {"type": "integer"},
-            "counts": _obj(
-                [s.value for s in Status], {s.value: {"type": "integer"} for s in Status}
-            ),
-            "delivered": {"type": "integer"},
-            "failed": {"type": "integer"},
-            "pending": {"type": "integer"},
-        },
-    ),
-    "Recipient": _obj(
-        ["id", "to", "status", "error_code", "parts", "updated_at"],
-        {
-            "id": {"type": "string"},
-            "to": {"type": "string"},
-            "status": _STATUS,
-            "error_code": _nullable({"type": "string"}),
-            "parts": {"type": "integer"},
-            "updated_at": _TIME,
-        },
-    ),
-    "Usage": _obj(
-        [
-            "plan",
-            "period",
-            "quota",
-            "used",
-            "left",
-            "messages",
-            "distinct_recipients",
-            "distinct_limit",
-            "hourly_limit",
-            "suspended_until",
-            "review",
-            "spend",
-            "credit",
-            "prepaid",
-        ],
-        {
-            "plan": _nullable({"type": "string"}),
-            "period": _nullable({"type": "string", "example": "2026-03"}),
-            "quota": _nullable(
-                {"type": "integer", "description": "SMS parts a month; null: unlimited"}
-            ),
-            "used": {"type": "integer", "description": "SMS parts this month"},
-            "left": _nullable({"type": "integer"}),
-            "messages": {"type": "integer"},
-            "distinct_recipients": {"type": "integer"},
-            "distinct_limit": _nullable({"type": "integer"}),
-            "hourly_limit": _nullable({"type": "integer"}),
-            "suspended_until": _nullable(_TIME),
-            "review": {"type": "boolean"},
-            "spend": {"type": "string", "description": "decimal, the plan's currency"},
-            "credit": {"type": "string"},
-            "prepaid": {"type": "boolean"},
-        },
-    ),
-    "Contact": _obj(
-        ["id", "first_name", "last_name", "msisdn"],
-        {
-            "id": _ID,
-            "first_name": {"type": "string"},
-            "last_name": {"type": "string"},
-            "msisdn": {"type": "string", "description": "E.164 digits, no +"},
-        },
-    ),
-    "NewContact": _obj(
-        ["first_name", "last_name", "msisdn"],
-        {"first_name": _NAME, "last_name": _NAME, "msisdn": _NUMBER},
-    ),
-    "ContactChange": _obj([], {"first_name": _NAME, "last_name": _NAME, "msisdn": _NUMBER}),
-    "Group": _obj(
-        ["id", "name", "contacts", "numbers"],
-        {
-            "id": _ID,
-            "name": {"type": "string"},
-            "contacts": {"type": "integer", "description": "contacts of the book in it"},
-            "numbers": {"type": "integer", "description": "numbers added by hand"},
-        },
-    ),
-    "Member": _obj(
-        ["msisdn", "contact_id", "first_name", "last_name"],
-        {
-            "msisdn": {"type": "string"},
-            "contact_id": _nullable({**_ID, "description": "null: a number added by hand"}),
-            "first_name": {"type": "string"},
-            "last_name": {"type": "string"},
-        },
-    ),
-    "GroupName": _obj(["name"], {"name": _NAME}),
-    "Members": _obj(
-        [],
-        {
-            "contact_ids": {"type": "array", "items": _ID, "maxItems": 10000},
-            "numbers": {"type": "array", "items": _NUMBER, "maxItems": 10000},
-        },
-    ),
-    "Callbacks": _obj(
-        ["url", "secret_set"],
-        {"url": _nullable({"type": "string"}), "secret_set": {"type": "boolean"}},
-    ),
-    "CallbacksChange": _obj(
-        ["url"],
-        {
-            "url": _nullable({"type": "string", "maxLength": 2000, "format": "uri"}),
-            "secret": {
-                "type": "string",
-                "minLength": 16,
-                "maxLength": 128,
-                "writeOnly": True,
-                "description": "the HMAC key; required the first time, kept if left out",
-            },
-        },
-    ),
-}
-for _name in ("Recipient", "Contact", "Group", "Member"):
-    SCHEMAS[f"{_name}Page"] = _obj(
-        ["data", "page", "per_page", "total", "pages"],
-        {
-            "data": {"type": "array", "items": _ref(_name)},
-            "page": {"type": "integer", "description": "this page (the last if past it)"},
-            "per_page": {"type": "integer"},
-            "total": {"type": "integer", "description": "items in all pages"},
-            "pages": {"type": "integer"},
-        },
-    )
+from gatewayd.api.schemas import ID, NUMBER, SCHEMAS, STATUS, Schema, ref
 
 
 def _error(description: str) -> Schema:
     return {
         "description": description,
-        "content": {"application/json": {"schema": _ref("Error")}},
+        "content": {"application/json": {"schema": ref("Error")}},
     }
 
 
@@ -299,7 +38,7 @@ def _ok(status: str, description: str, schema: str | None) -> dict[str, Schema]:
     return {
         status: {
             "description": description,
-            "content": {"application/json": {"schema": _ref(schema)}},
+            "content": {"application/json": {"schema": ref(schema)}},
         }
     }
 
@@ -318,7 +57,7 @@ def _op(
     if body is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(body)}},
+            "content": {"application/json": {"schema": ref(body)}},
         }
     if params:
         operation["parameters"] = params
@@ -351,9 +90,9 @@ _BODY_ERRORS = ("400", "413")
 
 
 def _paths() -> dict[str, Schema]:
-    batch_id = [_path("batch_id", _ID)]
-    contact_id = [_path("contact_id", _ID)]
-    group_id = [_path("group_id", _ID)]
+    batch_id = [_path("batch_id", ID)]
+    contact_id = [_path("contact_id", ID)]
+    group_id = [_path("group_id", ID)]
     return {
         "/messages": {
             "post": _op(
@@ -392,7 +131,7 @@ def _paths() -> dict[str, Schema]:
                 "A batch's recipients and their statuses, a page at a time",
                 _ok("200", "", "RecipientPage"),
                 ("400", "404"),
-                params=[*batch_id, *_PAGE, _query("status", _STATUS, "only this status")],
+                params=[*batch_id, *_PAGE, _query("status", STATUS, "only this status")],
             ),
         },
         "/usage": {"get": _op("Quota, used, left and fair-use state", _ok("200", "", "Usage"), ())},
@@ -495,7 +234,7 @@ def _paths() -> dict[str, Schema]:
                 "Take a number out of a group",
                 _ok("204", "removed", None),
                 ("400", "404"),
-                params=[*group_id, _path("number", _NUMBER)],
+                params=[*group_id, _path("number", NUMBER)],
             ),
         },
     }
