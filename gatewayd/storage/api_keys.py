@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gatewayd.security import token_digest, tokens_equal
-from gatewayd.storage.models import Account, ApiKey
+from gatewayd.storage.models import Account, ApiKey, User
 
 PREFIX = "gw"
 #: last_used_at is written at most this often (seconds) per key, to spare writes.
@@ -82,7 +82,8 @@ def parse_token(token: str) -> tuple[str, str] | None:
 
 
 def authenticate(session: Session, token: str, now: float) -> tuple[int, int | None] | None:
-    """``(account_id, user_id)`` for a valid, unrevoked key of an active account, else None."""
+    """``(account_id, user_id)`` for a valid, unrevoked key of an active account (and of an
+    enabled user, when a user made it), else None."""
     parsed = parse_token(token)
     if parsed is None:
         return None
@@ -94,6 +95,10 @@ def authenticate(session: Session, token: str, now: float) -> tuple[int, int | N
         return None
     if session.scalar(select(Account.suspended).where(Account.id == row.account_id)):
         return None
+    if row.user_id is not None and session.scalar(
+        select(User.disabled).where(User.id == row.user_id)
+    ):
+        return None  # the key of someone who left stops with their login
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL:
         session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
     return row.account_id, row.user_id

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import pytest_twisted
+import json
 
-from gatewayd.storage.api_keys import revoke_api_key
-from gatewayd.storage.models import ApiKey
+import pytest_twisted
+from sqlalchemy import select, update
+
+from gatewayd.storage.api_keys import create_api_key, revoke_api_key
+from gatewayd.storage.models import ApiKey, User
 from tests.admin.conftest import ConsoleRig
 from tests.api.conftest import ApiClient, api_account
 
@@ -129,3 +132,27 @@ async def test_unknown_query_parameters_and_bad_pages_name_their_field(rig: Cons
         reply = await api.get(path)
         assert reply.code == 400 and reply.error["field"] == field, (path, reply.body)
     assert (await api.get("/contacts?q=x&page=2&per_page=10")).code == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_key_stops_with_the_login_of_the_user_who_made_it(rig: ConsoleRig) -> None:
+    account_id, _api = await api_account(rig, "acme")
+    await rig.user("acme", "leaver", "user")
+    db = rig.gateway.db
+    user_id = db.run_sync("id", lambda s: s.scalar(select(User.id).where(User.login == "leaver")))
+    _key, token = db.run_sync("key", create_api_key, account_id, user_id, "ci", 1.0)
+    api = ApiClient(rig.base, token)
+    assert (await api.get("/usage")).code == 200
+    db.run_sync("off", lambda s: s.execute(update(User).values(disabled=True)))
+    assert (await api.get("/usage")).code == 401
+
+
+@pytest_twisted.ensureDeferred
+async def test_over_the_hourly_cap_fair_use_answers_429_with_its_rule(rig: ConsoleRig) -> None:
+    _id, api = await api_account(rig, "acme", fair_use=json.dumps({"hourly_messages": 1}))
+    assert (await api.post("/messages", {"to": "+22376600000", "text": "one"})).code == 201
+    refused = await api.post("/messages", {"to": "+22376600000", "text": "two"})
+    assert refused.code == 429 and refused.error["code"] == "fair_use_refused"
+    assert refused.error["rule"] == "hourly_messages" and int(refused.headers["retry-after"]) >= 1
+    usage = (await api.get("/usage")).json
+    assert usage["suspended_until"] is not None
