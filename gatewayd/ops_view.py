@@ -50,6 +50,15 @@ def connector_from_spec(name: str, spec: Mapping[str, Any]) -> ConnectorConfig:
     return config
 
 
+def checked_connector(name: str, spec: Mapping[str, Any]) -> ConnectorConfig:
+    """:func:`connector_from_spec`, and its password file readable, as at start."""
+    from gatewayd.app import connector_password
+
+    config = connector_from_spec(name, spec)
+    connector_password(name, config, CONSOLE_SOURCE)
+    return config
+
+
 class GatewayOperations(TypedService):
     def __init__(self, gateway: Gateway) -> None:
         self.setName("console-operations")
@@ -193,10 +202,10 @@ class GatewayOperations(TypedService):
         from gatewayd.app import connector_password
 
         gateway = self._gateway
+        password = connector_password(name, config, CONSOLE_SOURCE)  # before the old one goes
         old = gateway.connectors.pop(name, None)
         if old is not None and old.parent is not None:
             await old.disownServiceParent()  # type: ignore[no-untyped-call]
-        password = connector_password(name, config, CONSOLE_SOURCE)
         connector = UpstreamConnector(
             name, config, gateway._reactor, password, gateway.receipts.on_deliver
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from typing import Any, get_type_hints
+from urllib.parse import quote
 
 from twisted.web.iweb import IRequest
 
@@ -19,7 +20,7 @@ from gatewayd.admin.ops_pages import OpsBase, page_number, page_of, toml_table
 from gatewayd.admin.rendering import form_value
 from gatewayd.config import ConnectorConfig
 from gatewayd.errors import ConfigError, NotFound, ValidationError
-from gatewayd.ops_view import connector_from_spec
+from gatewayd.ops_view import checked_connector
 from gatewayd.storage.operations import (
     console_connectors,
     record_action,
@@ -155,7 +156,7 @@ class ConnectorsPages(OpsBase):
             if ops.name_taken(name):
                 raise ValidationError("This name is taken by another connector.")
             spec = spec_from_form(request, name, None)
-            connector_from_spec(name, spec)
+            checked_connector(name, spec)
         except (ConfigError, ValidationError) as error:
             fields = {**form_of(None), **_posted(request), "name": name}
             message = self._(session, error.message)
@@ -169,7 +170,7 @@ class ConnectorsPages(OpsBase):
         actor, ip = self._ops_actor(session), self._ops_ip(request)
         await self._db.run("save_connector", save_connector, name, spec, create, actor, ip, now)
         await self._ops_live().sync()
-        return self._redirect(request, f"/admin/connectors/{name}", "connector_saved")
+        return self._redirect(request, _detail(name), "connector_saved")
 
     @app.route("/admin/connectors/<name>", methods=["GET"])
     async def connector_detail(self, request: IRequest, name: str) -> str:
@@ -197,7 +198,7 @@ class ConnectorsPages(OpsBase):
             raise NotFound("no such connector")
         try:
             spec = spec_from_form(request, name, stored)
-            connector_from_spec(name, spec)
+            checked_connector(name, spec)
         except ConfigError as error:
             fields = {**form_of(stored), **_posted(request)}
             return self._conn_form(request, session, name, fields, error.message, 400)
@@ -215,7 +216,7 @@ class ConnectorsPages(OpsBase):
         if action == "reconnect":
             await ops.reconnect(name)
             await self._db.run("audit", record_action, "reconnect connector", name, actor, ip, now)
-            return self._redirect(request, f"/admin/connectors/{name}", "connector_reconnected")
+            return self._redirect(request, _detail(name), "connector_reconnected")
         enabled = action == "enable"
         if view.origin == "console":  # kept in its spec
             await self._db.run("enable", set_connector_enabled, name, enabled, actor, ip, now)
@@ -225,7 +226,11 @@ class ConnectorsPages(OpsBase):
             what, detail = f"{action} connector", f"{name} (until restart)"
             await self._db.run("audit", record_action, what, detail, actor, ip, now)
         flash = "connector_enabled" if enabled else "connector_disabled"
-        return self._redirect(request, f"/admin/connectors/{name}", flash)
+        return self._redirect(request, _detail(name), flash)
+
+
+def _detail(name: str) -> str:
+    return "/admin/connectors/" + quote(name, safe="")
 
 
 def _posted(request: IRequest) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
-from gatewayd.admin.ops_pages import OpsBase, page_number, read_toml, toml_table
+from gatewayd.admin.ops_pages import OpsBase, page_number, page_of, read_toml, toml_table
 from gatewayd.admin.pages_operator import local_time
 from gatewayd.admin.rendering import form_value
 from gatewayd.config import Config
@@ -62,7 +62,9 @@ class PlansPages(OpsBase):
                 else "built-in"
             )
             rows.append((name, origin, in_force[name].to_mapping()))
-        overrides = await self._db.run("account_overrides", account_overrides)
+        overrides = page_of(
+            await self._db.run("account_overrides", account_overrides), page_number(request)
+        )
         return self._page(
             request,
             "plans.html",

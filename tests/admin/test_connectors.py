@@ -51,6 +51,10 @@ async def test_a_connector_is_added_checked_as_the_config_file_is(any_rig: Conso
     word = await admin.post("/admin/connectors", {**form, "port": str(port), "window": "ten"})
     assert word.code == 400 and "connectors.up2.window: expected an integer" in word.text
     await admin.get("/admin/connectors/new")
+    missing = {**form, "port": str(port), "password": "", "password_file": "/nonexistent/pw"}
+    unreadable = await admin.post("/admin/connectors", missing)
+    assert unreadable.code == 400 and "connectors.up2.password_file: cannot read" in unreadable.text
+    await admin.get("/admin/connectors/new")
     taken = await admin.post("/admin/connectors", {**form, "name": "sim", "port": str(port)})
     assert taken.code == 400
     assert "up2" not in any_rig.gateway.connectors
