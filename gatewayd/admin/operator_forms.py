@@ -37,9 +37,11 @@ _SYSTEM_ID = re.compile(r"[\x21-\x7e]{1,15}")  # SMPP: a C string of 16 octets, 
 
 
 def check_name(name: str) -> str:
-    name = name.strip()
-    if not 1 <= len(name) <= 100 or any(c.isspace() or c == "/" for c in name):
-        raise FieldError("An account name is 1 to 100 characters, without spaces or '/'.")
+    """An account's name: the CLI, routing rules and MO rules name accounts by it, so it is
+    kept as typed (spaces inside are single spaces), without '/' or control characters."""
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= 100 or any(c == "/" or not c.isprintable() for c in name):
+        raise FieldError("An account name is 1 to 100 characters, without '/'.")
     return name
 
 

@@ -151,7 +151,7 @@ def find_accounts(
     elif state == "fair_use":
         q = q.where(Account.id.in_(fair_use_suspended))
     total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = s.execute(q.order_by(Account.name).offset(offset).limit(limit))
+    rows = s.execute(q.order_by(func.lower(Account.name), Account.name).offset(offset).limit(limit))
     return [
         AccountRow(a.id, a.name, a.kind, a.suspended, a.smpp_system_id, a.plan, identifier)
         for a, identifier in rows

@@ -56,12 +56,10 @@ def _shown(value: object) -> str:
 
 
 def changes(before: Mapping[str, object], after: Mapping[str, object]) -> str:
-    """``field: old -> new`` for each key of ``after`` whose value differs from ``before``."""
-    return "; ".join(
-        f"{key}: {_shown(before.get(key))} -> {_shown(value)}"
-        for key, value in after.items()
-        if before.get(key) != value
-    )
+    """``field: old -> new`` for each key of ``after`` whose value, as shown, differs from
+    its value in ``before`` (a missing key, None, "" and an empty list all show as "—")."""
+    shown = ((key, _shown(before.get(key)), _shown(value)) for key, value in after.items())
+    return "; ".join(f"{key}: {old} -> {new}" for key, old, new in shown if old != new)
 
 
 @dataclass(frozen=True)
