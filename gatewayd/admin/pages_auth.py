@@ -7,6 +7,7 @@ from typing import Any
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 from twisted.web.static import File
+from werkzeug.exceptions import HTTPException
 
 from gatewayd.admin.base import (
     CUSTOMER_ROLES,
@@ -47,6 +48,14 @@ class AuthPages(ConsoleBase):
     def _gateway_error(self, request: IRequest, failure: Any) -> str:
         error: GatewayError = failure.value
         return self._page(request, "error.html", None, error.http_status, message=error.message)
+
+    @app.handle_errors(HTTPException)
+    def _no_such_route(self, request: IRequest, failure: Any) -> str:
+        """Klein's routing answers (no such page, wrong method) as our own error page."""
+        error: HTTPException = failure.value
+        code = error.code or 404
+        message = "method not allowed" if code == 405 else "no such page"
+        return self._page(request, "error.html", None, code, message=message)
 
     @app.handle_errors(Exception)
     def _unexpected(self, request: IRequest, failure: Any) -> str:

@@ -97,3 +97,15 @@ async def test_session_rotates_at_login(rig: ConsoleRig) -> None:
     replay = Browser(rig.base)
     replay.jar.set_cookie(old)
     assert (await replay.get("/messages")).code == 303
+
+
+@pytest_twisted.ensureDeferred
+async def test_unknown_pages_and_methods_get_our_error_page_not_a_500(rig: ConsoleRig) -> None:
+    anonymous = Browser(rig.base)
+    missing = await anonymous.get("/no/such/page")
+    assert missing.code == 404
+    assert "page introuvable" in missing.text
+    assert missing.headers["content-security-policy"].startswith("default-src 'self'")
+    refused = await anonymous.post("/static/gatewayd.css", {}, csrf=False)
+    assert refused.code == 405
+    assert "méthode non autorisée" in refused.text
