@@ -177,7 +177,8 @@ class GatewayOperations(TypedService):
     async def set_enabled(self, name: str, enabled: bool) -> None:
         if name not in self._gateway.connectors and name in self._gateway.config.connectors:
             if enabled:  # enabled = false in the file: it was never built
-                await self.put_connector(name, self._gateway.config.connectors[name])
+                config = self._gateway.config.connectors[name]
+                await self.put_connector(name, dataclasses.replace(config, enabled=True))
             return
         live = self._live(name)
         if enabled and live.parent is None:

@@ -4,13 +4,14 @@ enable, disable and reconnect without a restart."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest_twisted
 from sqlalchemy import select
 
 from gatewayd.storage.models import AuditEntry, Connector
 from tests.admin.conftest import ConsoleRig
-from tests.admin.ops_support import until
+from tests.admin.ops_support import custom_rig, until
 
 
 def _bound(rig: ConsoleRig, name: str) -> bool:
@@ -163,3 +164,24 @@ async def test_console_connectors_come_back_at_the_next_start(rig: ConsoleRig) -
     await admin.get("/admin/connectors/up3")
     assert (await admin.post("/admin/connectors/up3/enable")).code == 303
     await until(lambda: _bound(rig, "up3"))
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_config_connector_off_in_the_file_can_be_started(tmp_path: Path) -> None:
+    from tests.e2e.conftest import free_port
+
+    port = free_port()
+    spare = {"host": "127.0.0.1", "port": port, "system_id": "gatewayd", "enabled": False}
+    rig = await custom_rig(
+        f"sqlite:///{tmp_path}/gatewayd.db", {"connectors": {"spare": spare}}, port
+    )
+    try:
+        admin = await rig.operator("olga")
+        page = await admin.get("/admin/connectors")
+        assert 'data-connector="spare"' in page.text and "désactivé" in page.text
+        assert "spare" not in rig.gateway.connectors
+        await admin.get("/admin/connectors/spare")
+        assert (await admin.post("/admin/connectors/spare/enable")).code == 303
+        await until(lambda: _bound(rig, "spare") and _bound(rig, "sim"))
+    finally:
+        await rig.gateway.stopService()

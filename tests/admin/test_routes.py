@@ -3,11 +3,14 @@ follows each edit at once."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import pytest_twisted
 
 from gatewayd.pipeline.submission import InvalidRecipients, SubmitRequest
 from tests.admin.conftest import Browser, ConsoleRig
+from tests.admin.ops_support import custom_rig
 
 REJECT = 'name = "no-mali"\nprefixes = ["22376"]\nreject = { status = "ESME_RINVDSTADR" }'
 VIA_SIM = 'name = "to-sim"\nprefixes = ["22377"]\nconnector = "sim"'
@@ -104,3 +107,21 @@ async def test_test_a_number_shows_the_route_and_why(rig: ConsoleRig) -> None:
     assert "decision: send through &#39;sim&#39;" in other.text
     bad = await admin.get(query + "12")
     assert bad.code == 400 and 'role="alert"' in bad.text
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_config_files_rules_come_after_read_only(tmp_path: Path) -> None:
+    rules = [{"name": "file-rule", "prefixes": ["33"], "connector": "sim"}]
+    rig = await custom_rig(f"sqlite:///{tmp_path}/gatewayd.db", {"routing": {"rules": rules}})
+    try:
+        admin = await rig.operator("olga")
+        assert await _add(admin, VIA_SIM) == 303
+        page = await admin.get("/admin/routes")
+        assert _order(page.text) == ["to-sim", "file-rule"]
+        assert 'data-rule="file-rule" class="readonly"' in page.text
+        assert "/admin/routes/file-rule/edit" not in page.text
+        assert (await admin.get("/admin/routes/file-rule/edit")).code == 404
+        explained = await admin.get("/admin/routes?account=operator&to=33612345678")
+        assert "rule &#39;file-rule&#39;: matched" in explained.text
+    finally:
+        await rig.gateway.stopService()
