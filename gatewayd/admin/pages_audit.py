@@ -91,6 +91,12 @@ class OperatorBase(ConsoleBase):
             return self._(session, error.msgid, **error.values)
         return self._(session, error.message)
 
+    async def _writer(self, request: IRequest) -> tuple[SessionInfo, Who, float]:
+        """An admin's POST: the session (its role and CSRF token checked), who acts, now."""
+        session = await self._operator(request, write=True)
+        self._check_csrf(request, session)
+        return session, who(request, session), self._clock.seconds()
+
     async def _reload_directory(self) -> None:
         """The pipeline's cached account settings, read again: a change applies at once."""
         if self._services.directory is not None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
-from gatewayd.admin.pages_audit import OperatorBase, page_number, who
+from gatewayd.admin.pages_audit import OperatorBase, page_number
 from gatewayd.admin.rendering import form_value
 from gatewayd.storage.account_admin import FieldError
 from gatewayd.storage.clients import (
@@ -65,10 +65,8 @@ class ClientPages(OperatorBase):
 
     @app.route("/admin/clients", methods=["POST"])
     async def client_create(self, request: IRequest) -> str | bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        session, by, now = await self._writer(request)
         values = {k: form_value(request, k) for k in ("identifier", "name")}
-        by, now = who(request, session), self._clock.seconds()
         try:
             client_id = await self._db.run(
                 "create_client", create_client, values["identifier"], values["name"], by, now
@@ -102,9 +100,7 @@ class ClientPages(OperatorBase):
         fn: Callable[..., None],
         *args: object,
     ) -> str | bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
-        by, now = who(request, session), self._clock.seconds()
+        session, by, now = await self._writer(request)
         try:
             await self._db.run(flash, fn, client_id, *args, by, now)
         except FieldError as error:

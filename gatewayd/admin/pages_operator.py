@@ -19,7 +19,7 @@ from gatewayd.admin.operator_forms import (
     form_values,
     parse_account_form,
 )
-from gatewayd.admin.pages_audit import OperatorBase, page_number, who
+from gatewayd.admin.pages_audit import OperatorBase, page_number
 from gatewayd.admin.rendering import form_value
 from gatewayd.errors import GatewayError
 from gatewayd.routing.fairuse_rules import BUILTIN_PLANS
@@ -131,8 +131,7 @@ class OperatorPages(OperatorBase):
 
     @app.route("/admin/accounts", methods=["POST"])
     async def account_create(self, request: IRequest) -> str | bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        session, by, now = await self._writer(request)
         values = {k: form_value(request, k) for k in FIELDS}
         clients = {c[0] for c in await self._db.run("all_clients", all_clients)}
         try:
@@ -140,8 +139,6 @@ class OperatorPages(OperatorBase):
             settings = parse_account_form(values, self._plans(), clients)
             password = generate_password(SMPP_PASSWORD_LENGTH) if settings.smpp_system_id else ""
             hashed = await self._db.offload(hash_secret, password) if password else None
-            by = who(request, session)
-            now = self._clock.seconds()
             account_id = await self._db.run(
                 "create_account", create_customer, name, settings, hashed, by, now
             )
@@ -201,13 +198,11 @@ class OperatorPages(OperatorBase):
 
     @app.route("/admin/accounts/<int:account_id>", methods=["POST"])
     async def account_save(self, request: IRequest, account_id: int) -> str | bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        session, by, now = await self._writer(request)
         values = {k: form_value(request, k) for k in FIELDS}
         clients = {c[0] for c in await self._db.run("all_clients", all_clients)}
         try:
             settings = parse_account_form(values, self._plans(), clients)
-            by, now = who(request, session), self._clock.seconds()
             detail = await self._db.run("edit_account", edit_account, account_id, settings, by, now)
         except GatewayError as error:
             if error.http_status >= 500 or error.http_status == 404:
@@ -229,9 +224,7 @@ class OperatorPages(OperatorBase):
     ) -> str | bytes:
         """Run an audited change of one account (``fn(s, account_id, *args, who, now)``) and
         go back to its page; a refusal shows there, in the user's language."""
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
-        by, now = who(request, session), self._clock.seconds()
+        session, by, now = await self._writer(request)
         try:
             await self._db.run(fn.__name__, fn, account_id, *args, by, now)
         except FieldError as error:
@@ -267,11 +260,9 @@ class OperatorPages(OperatorBase):
     async def account_smpp_password(self, request: IRequest, account_id: int) -> str:
         """A new SMPP password, shown once on the page that answers the POST (never in a
         URL or the log); only its argon2id hash is kept."""
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        session, by, now = await self._writer(request)
         password = generate_password(SMPP_PASSWORD_LENGTH)
         hashed = await self._db.offload(hash_secret, password)
-        by, now = who(request, session), self._clock.seconds()
         try:
             await self._db.run(
                 "reset_smpp_password", reset_smpp_password, account_id, hashed, by, now
@@ -285,9 +276,7 @@ class OperatorPages(OperatorBase):
     @app.route("/admin/accounts/<name>/lift", methods=["POST"])
     async def lift(self, request: IRequest, name: str) -> bytes:
         """Lift a fair-use suspension early; the audit log names the admin."""
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
-        by, now = who(request, session), self._clock.seconds()
+        _, by, now = await self._writer(request)
         await self._db.run("lift", account_action, name, "lift", None, by.actor, now, by.ip)
         await self._reload_directory()
         back = form_value(request, "back")

@@ -10,7 +10,7 @@ from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
 from gatewayd.admin.i18n import LANGUAGES
-from gatewayd.admin.pages_audit import OperatorBase, page_number, who
+from gatewayd.admin.pages_audit import OperatorBase, page_number
 from gatewayd.admin.rendering import form_value
 from gatewayd.security import generate_password, hash_secret
 from gatewayd.storage.account_admin import FieldError
@@ -81,12 +81,10 @@ class UsersPages(OperatorBase):
 
     @app.route("/admin/users", methods=["POST"])
     async def user_create(self, request: IRequest) -> str:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        session, by, now = await self._writer(request)
         values = {k: form_value(request, k).strip() for k in ("login", "account", "role", "email")}
         password = generate_password(PASSWORD_LENGTH)
         hashed = await self._db.offload(hash_secret, password)
-        by, now = who(request, session), self._clock.seconds()
         try:
             user_id = await self._db.run(
                 "add_user",
@@ -136,11 +134,9 @@ class UsersPages(OperatorBase):
 
     @app.route("/admin/users/<int:user_id>", methods=["POST"])
     async def user_save(self, request: IRequest, user_id: int) -> str | bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        session, by, now = await self._writer(request)
         role, language = form_value(request, "role"), form_value(request, "language")
         email = form_value(request, "email").strip() or None
-        by, now = who(request, session), self._clock.seconds()
         try:
             if language not in LANGUAGES:
                 raise FieldError("Unknown language.")
@@ -153,9 +149,7 @@ class UsersPages(OperatorBase):
         return self._redirect(request, f"/admin/users/{user_id}", "user_saved")
 
     async def _set_disabled(self, request: IRequest, user_id: int, disabled: bool) -> str | bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
-        by, now = who(request, session), self._clock.seconds()
+        session, by, now = await self._writer(request)
         try:
             await self._db.run(
                 "set_disabled", set_disabled, user_id, disabled, by, session.user.id, now
@@ -177,10 +171,8 @@ class UsersPages(OperatorBase):
     @app.route("/admin/users/<int:user_id>/password", methods=["POST"])
     async def user_password(self, request: IRequest, user_id: int) -> str:
         """A new random password, shown once here; the user's sessions end."""
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        session, by, now = await self._writer(request)
         password = generate_password(PASSWORD_LENGTH)
         hashed = await self._db.offload(hash_secret, password)
-        by, now = who(request, session), self._clock.seconds()
         await self._db.run("reset_password", reset_password, user_id, hashed, by, now)
         return await self._user_page(request, session, user_id, password=password)

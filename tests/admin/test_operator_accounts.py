@@ -280,3 +280,34 @@ async def test_viewer_reads_customer_gets_404_and_csrf_is_checked(rig: ConsoleRi
     await admin.get(f"/admin/accounts/{account_id}")
     forged = await admin.post(f"/admin/accounts/{account_id}/suspend", csrf=False)
     assert forged.code == 403 and not _account(rig, "acme").suspended
+
+
+@pytest_twisted.ensureDeferred
+async def test_lift_a_fair_use_suspension_from_the_account_page(rig: ConsoleRig) -> None:
+    admin = await rig.operator("root")
+    account_id, password = await _create(
+        rig, admin, plan="", fair_use='{"hourly_messages": 1}', monthly_quota=""
+    )
+    bound = await rig.gateway.accounts.authenticate_smpp("acme01", password)
+    request = SubmitRequest(bound, None, "smpp", ["22376600000"], "hello")
+    await rig.gateway.submissions.submit(request)
+    with pytest.raises(Exception, match="fair use"):
+        await rig.gateway.submissions.submit(request)
+    page = await admin.get(f"/admin/accounts/{account_id}")
+    assert "envoi suspendu jusqu" in page.text
+    listed = await admin.get("/admin/accounts?state=fair_use")
+    assert ">acme<" in listed.text
+    lifted = await admin.post(
+        "/admin/accounts/acme/lift", {"back": f"/admin/accounts/{account_id}"}
+    )
+    assert lifted.location == f"/admin/accounts/{account_id}?flash=lifted"
+    entry = _audit(rig, "lift")[0]
+    assert (entry.actor, entry.ip) == ("console:root", "127.0.0.1")
+    assert ">acme<" not in (await admin.get("/admin/accounts?state=fair_use")).text
+    # Only a page of ours is a way back.
+    with pytest.raises(Exception, match="fair use"):
+        for _ in range(3):
+            await rig.gateway.submissions.submit(request)
+    await admin.get(f"/admin/accounts/{account_id}")
+    again = await admin.post("/admin/accounts/acme/lift", {"back": "//evil.example/x"})
+    assert again.location == "/admin/accounts?flash=lifted"
