@@ -13,11 +13,11 @@ from typing import Any
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
-from twisted.web.server import Site
 
 from gatewayd.admin.console import Console, Services
 from gatewayd.admin.control import ControlApi
 from gatewayd.admin.rendering import Templates
+from gatewayd.admin.site import make_site
 from gatewayd.config import Config, ConnectorConfig, diff_config
 from gatewayd.config.policy import fair_use_policy, mo_table, number_plan, routing_table
 from gatewayd.errors import ConfigError
@@ -303,14 +303,14 @@ class Gateway(TypedMultiService):
             operations=operations,
         )
         console = Console(services, Templates())
-        site = _site(console.resource())
+        site = make_site(console.resource(), self.config.admin.max_request_body)
         for description in self.config.admin.listen:
             self._listen("admin console", description, site)
         control = ControlApi(self.accounts, self.messages, self.submissions, self.batches)
         path = self.config.control.socket
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            control_site = _site(control.resource())
+            control_site = make_site(control.resource(), self.config.admin.max_request_body)
             self._listen("control API", f"unix:{_escape(path)}:mode=600:lockfile=1", control_site)
 
     # -- the pipeline's glue ----------------------------------------------------------------
@@ -407,13 +407,6 @@ class Gateway(TypedMultiService):
 async def _stopped(d: Deferred[Any] | None) -> None:
     if d is not None:
         await d
-
-
-def _site(resource: Any) -> Site:
-    site = Site(resource)
-    site.displayTracebacks = False
-    site.noisy = False
-    return site
 
 
 def _escape(path: str) -> str:

@@ -89,6 +89,7 @@ class AdminConfig:
     listen: tuple[str, ...] = checked(("tcp:8080:interface=127.0.0.1",), check=_server_endpoints)
     session_ttl: float = checked(28800.0, check=_positive)
     secure_cookies: bool = False
+    max_request_body: int = checked(16 * 1024 * 1024, check=_positive)
     lockout_threshold: int = checked(5, check=_positive)
     lockout_base: float = checked(60.0, check=_positive)
     lockout_max: float = checked(3600.0, check=_positive)
