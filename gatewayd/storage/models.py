@@ -329,8 +329,8 @@ class GroupNumber(Base):
 
 
 class ApiKey(Base):
-    """A bearer key for the HTTP API. The key is ``<key_id>.<secret>``; only the SHA-256 of
-    the whole key is kept (it has 256 random bits, so a slow hash would add nothing)."""
+    """A bearer key for the HTTP API. The token is ``gw_<key_id>_<secret>``; only the SHA-256
+    of the secret is kept (it has 256 random bits, so a slow hash would add nothing)."""
 
     __tablename__ = "api_keys"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
