@@ -156,3 +156,34 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+#: Where the browser tests' screenshots go when GATEWAYD_SCREENSHOTS=1 (shown in the docs).
+DOCS_SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+#: Debian's chromium in a container: no sandbox, GPU or background traffic.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def screenshots_dir(tmp_path: Path) -> Path:
+    """docs/screenshots/ when GATEWAYD_SCREENSHOTS=1, else the test's own tmp dir."""
+    if os.environ.get("GATEWAYD_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return DOCS_SCREENSHOTS
+    return tmp_path
+
+
+def need_chromium() -> str:
+    """The system chromium, or skip (fail on CI, where it must be installed)."""
+    chromium = chromium_path()
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: `make system-deps` installs it")
+        pytest.skip("chromium is not installed")
+    return chromium

@@ -7,42 +7,25 @@ Screenshots go to docs/screenshots/ when GATEWAYD_SCREENSHOTS=1, else to the tes
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import Daemon, chromium_path
+from tests.e2e.conftest import CHROMIUM_ARGS, Daemon, need_chromium, screenshots_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-DOCS_SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
-
-
-def _shots(tmp_path: Path) -> Path:
-    if os.environ.get("GATEWAYD_SCREENSHOTS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        return DOCS_SCREENSHOTS
-    return tmp_path
 
 
 def test_dashboard_connectors_and_routes(daemon: Daemon, tmp_path: Path) -> None:
-    chromium = chromium_path()
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: `make system-deps` installs it")
-        pytest.skip("chromium is not installed")
+    chromium = need_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     sent = daemon.cli("send", "-c", str(daemon.config), "--to", "22376600000", "--text", "ops")
     assert sent.returncode == 0, sent.stdout + sent.stderr
-    shots = _shots(tmp_path)
+    shots = screenshots_dir(tmp_path)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         errors: list[str] = []  # CSP violations and script errors
         page.on(
