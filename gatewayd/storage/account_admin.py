@@ -79,8 +79,9 @@ class AccountDetail:
 
 
 def _settings(row: Account) -> AccountSettings:
+    """The account's settings; ``plan`` is the plan asked for (a waiting change, if any)."""
     return AccountSettings(
-        plan=row.plan,
+        plan=row.pending_plan if row.pending_plan is not None else row.plan,
         fair_use=row.fair_use or "",
         smpp_system_id=row.smpp_system_id,
         smpp_tps=row.smpp_tps,
@@ -186,7 +187,8 @@ def _check_system_id(s: Session, account_id: int | None, system_id: str | None) 
 
 
 def _apply(row: Account, settings: AccountSettings, now: float) -> None:
-    if settings.plan != row.plan and settings.plan != row.pending_plan:
+    asked = row.pending_plan if row.pending_plan is not None else row.plan
+    if settings.plan != asked:
         if settings.plan is None:  # back to the configured default plan, at once
             row.plan, row.pending_plan, row.plan_effective = None, None, None
         else:
@@ -249,8 +251,8 @@ def edit_account(
             )
         )
     _apply(row, settings, now)
-    if row.pending_plan is not None and settings.plan == row.pending_plan:
-        after["plan"] = f"{row.plan or '—'} (then {row.pending_plan} from {row.plan_effective})"
+    if row.pending_plan is not None and before["plan"] != settings.plan:
+        after["plan"] = f"{row.pending_plan} from {row.plan_effective}"
     detail = changes(before, after)
     if detail:
         audit(s, who.actor, row.id, "edit account", detail, now, who.ip)

@@ -311,3 +311,24 @@ async def test_lift_a_fair_use_suspension_from_the_account_page(rig: ConsoleRig)
     await admin.get(f"/admin/accounts/{account_id}")
     again = await admin.post("/admin/accounts/acme/lift", {"back": "//evil.example/x"})
     assert again.location == "/admin/accounts?flash=lifted"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_plan_change_waits_for_next_month_and_can_be_cancelled(rig: ConsoleRig) -> None:
+    admin = await rig.operator("root")
+    account_id, _ = await _create(rig, admin)  # a first plan applies at once
+    assert _account(rig, "acme").plan == "unlimited"
+    await admin.get(f"/admin/accounts/{account_id}")
+    await admin.post(f"/admin/accounts/{account_id}", {**FORM, "plan": "standard"})
+    row = _account(rig, "acme")
+    assert (row.plan, row.pending_plan) == ("unlimited", "standard")
+    detail = _audit(rig, "edit account")[0].detail
+    assert detail == f"plan: unlimited -> standard from {row.plan_effective}"
+    page = await admin.get(f"/admin/accounts/{account_id}")
+    assert '<option value="standard" selected>' in page.text and "standard à partir de" in page.text
+    # Saving the form as shown keeps the waiting change; asking for the plan in force drops it.
+    await admin.post(f"/admin/accounts/{account_id}", {**FORM, "plan": "standard"})
+    assert _account(rig, "acme").pending_plan == "standard"
+    await admin.post(f"/admin/accounts/{account_id}", {**FORM, "plan": "unlimited"})
+    row = _account(rig, "acme")
+    assert (row.plan, row.pending_plan) == ("unlimited", None)
