@@ -117,3 +117,25 @@ async def test_the_alerts_log_filters_and_pages(any_rig: ConsoleRig) -> None:
     assert "suspension levée" in zeta.text and "501 messages" not in zeta.text
     nobody = await admin.get("/admin/alerts?account=nosuch")
     assert "Aucune alerte" in nobody.text
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_config_reload_keeps_the_consoles_plans(rig: ConsoleRig) -> None:
+    import dataclasses
+
+    admin = await rig.operator("olga")
+    await admin.get("/admin/plans/standard/edit")
+    saved = await admin.post("/admin/plans", {"name": "standard", "rules": "monthly_quota = 7"})
+    assert saved.code == 303
+    policy = rig.gateway.submissions.fair_use
+    assert policy is not None and policy.plans["standard"].monthly_quota == 7
+    reloaded = dataclasses.replace(rig.gateway.config, plans={"gold": {"monthly_quota": 9}})
+    assert rig.gateway.reload(reloaded)  # SIGHUP: [plans] changed, applied from the file
+    ops = rig.gateway.submissions
+    assert ops.fair_use is not None and ops.fair_use.plans["standard"].monthly_quota is None
+    operations = rig.gateway.getServiceNamed("console-operations")
+    await operations.sync()  # what the next sweep does
+    after = rig.gateway.submissions.fair_use
+    assert after is not None and after.plans["standard"].monthly_quota == 7
+    assert after.plans["gold"].monthly_quota == 9
+    assert rig.gateway.dispatcher.fair_use is after
