@@ -10,23 +10,14 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from twisted.web.iweb import IRequest
-
-from gatewayd.admin.base import ConsoleBase
 from gatewayd.admin.operations import Operations
-from gatewayd.admin.rendering import form_value
+from gatewayd.admin.pages_audit import OperatorBase
 from gatewayd.errors import NotFound, ValidationError
 from gatewayd.storage.contacts import Page
-from gatewayd.storage.websessions import SessionInfo
 
 T = TypeVar("T")
 PAGE_SIZE = 25
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def page_number(request: IRequest) -> int:
-    raw = form_value(request, "page", "1")
-    return max(1, int(raw)) if raw.isdigit() else 1
 
 
 def page_of(items: Sequence[T], number: int, size: int = PAGE_SIZE) -> Page[T]:
@@ -69,18 +60,9 @@ def read_toml(text: str, where: str) -> dict[str, Any]:
         raise ValidationError(f"{where}: not valid TOML: {error}") from None
 
 
-class OpsBase(ConsoleBase):
+class OpsBase(OperatorBase):
     def _ops_live(self) -> Operations:
         ops = self._services.operations
         if ops is None:  # a console without a gateway behind it (never in the daemon)
             raise NotFound("no such page")
         return ops
-
-    @staticmethod
-    def _ops_actor(session: SessionInfo) -> str:
-        return f"console:{session.user.login}"
-
-    @staticmethod
-    def _ops_ip(request: IRequest) -> str:
-        peer = request.getClientAddress()
-        return str(getattr(peer, "host", ""))

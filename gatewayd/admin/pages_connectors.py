@@ -16,11 +16,13 @@ from urllib.parse import quote
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
-from gatewayd.admin.ops_pages import OpsBase, page_number, page_of, toml_table
+from gatewayd.admin.ops_pages import OpsBase, page_of, toml_table
+from gatewayd.admin.pages_audit import page_number
 from gatewayd.admin.rendering import form_value
 from gatewayd.config import ConnectorConfig
 from gatewayd.errors import ConfigError, NotFound, ValidationError
 from gatewayd.ops_view import checked_connector
+from gatewayd.storage.audit import Who
 from gatewayd.storage.operations import (
     console_connectors,
     record_action,
@@ -144,8 +146,7 @@ class ConnectorsPages(OpsBase):
 
     @app.route("/admin/connectors", methods=["POST"])
     async def connector_create(self, request: IRequest) -> str | bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        session, by, now = await self._writer(request)
         name = form_value(request, "name").strip()
         ops = self._ops_live()
         try:
@@ -161,14 +162,13 @@ class ConnectorsPages(OpsBase):
             fields = {**form_of(None), **_posted(request), "name": name}
             message = self._(session, error.message)
             return self._conn_form(request, session, "", fields, message, 400)
-        return await self._conn_save(request, session, name, spec, create=True)
+        return await self._conn_save(request, by, now, name, spec, create=True)
 
     async def _conn_save(
-        self, request: IRequest, session: SessionInfo, name: str, spec: dict[str, Any], create: bool
+        self, request: IRequest, by: Who, now: float, name: str, spec: dict[str, Any], create: bool
     ) -> bytes:
-        now = self._clock.seconds()
-        actor, ip = self._ops_actor(session), self._ops_ip(request)
-        await self._db.run("save_connector", save_connector, name, spec, create, actor, ip, now)
+        args = (name, spec, create, by.actor, by.ip, now)
+        await self._db.run("save_connector", save_connector, *args)
         await self._ops_live().sync()
         return self._redirect(request, _detail(name), "connector_saved")
 
@@ -191,8 +191,7 @@ class ConnectorsPages(OpsBase):
 
     @app.route("/admin/connectors/<name>", methods=["POST"])
     async def connector_update(self, request: IRequest, name: str) -> str | bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        session, by, now = await self._writer(request)
         stored = await self._conn_stored(name)
         if stored is None:
             raise NotFound("no such connector")
@@ -202,17 +201,16 @@ class ConnectorsPages(OpsBase):
         except ConfigError as error:
             fields = {**form_of(stored), **_posted(request)}
             return self._conn_form(request, session, name, fields, error.message, 400)
-        return await self._conn_save(request, session, name, spec, create=False)
+        return await self._conn_save(request, by, now, name, spec, create=False)
 
     @app.route("/admin/connectors/<name>/<action>", methods=["POST"])
     async def connector_action(self, request: IRequest, name: str, action: str) -> bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        _session, by, now = await self._writer(request)
         ops = self._ops_live()
         view = ops.connector(name)
         if view is None or action not in ("enable", "disable", "reconnect"):
             raise NotFound("no such connector")
-        now, actor, ip = self._clock.seconds(), self._ops_actor(session), self._ops_ip(request)
+        actor, ip = by.actor, by.ip
         if action == "reconnect":
             await ops.reconnect(name)
             await self._db.run("audit", record_action, "reconnect connector", name, actor, ip, now)

@@ -16,7 +16,8 @@ from typing import Any
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
-from gatewayd.admin.ops_pages import OpsBase, page_number, page_of, read_toml, toml_table
+from gatewayd.admin.ops_pages import OpsBase, page_of, read_toml, toml_table
+from gatewayd.admin.pages_audit import page_number
 from gatewayd.admin.pages_operator import local_time
 from gatewayd.admin.rendering import form_value
 from gatewayd.config import Config
@@ -111,8 +112,7 @@ class PlansPages(OpsBase):
 
     @app.route("/admin/plans", methods=["POST"])
     async def plan_save(self, request: IRequest) -> str | bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        session, by, now = await self._writer(request)
         name = form_value(request, "name").strip()
         text = form_value(request, "rules")
         try:
@@ -123,7 +123,7 @@ class PlansPages(OpsBase):
         except (ConfigError, ValidationError) as error:
             message = self._(session, error.message)
             return self._plan_form(request, session, name, text, message, 400)
-        actor, ip, now = self._ops_actor(session), self._ops_ip(request), self._clock.seconds()
+        actor, ip = by.actor, by.ip
         await self._db.run("save_plan", save_plan, name, spec, actor, ip, now)
         await self._ops_live().sync()
         return self._redirect(request, "/admin/plans", "plan_saved")
@@ -143,9 +143,8 @@ class PlansPages(OpsBase):
 
     @app.route("/admin/plans/<name>/reset", methods=["POST"])
     async def plan_reset(self, request: IRequest, name: str) -> bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
-        actor, ip, now = self._ops_actor(session), self._ops_ip(request), self._clock.seconds()
+        _session, by, now = await self._writer(request)
+        actor, ip = by.actor, by.ip
         await self._db.run("delete_plan", delete_plan, name, actor, ip, now)
         await self._ops_live().sync()
         return self._redirect(request, "/admin/plans", "plan_reset")

@@ -12,7 +12,8 @@ from typing import Any
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
-from gatewayd.admin.ops_pages import page_number, page_of, read_toml, toml_table
+from gatewayd.admin.ops_pages import page_of, read_toml, toml_table
+from gatewayd.admin.pages_audit import page_number
 from gatewayd.admin.pages_plans import PlansPages, json_safe
 from gatewayd.admin.rendering import form_value
 from gatewayd.errors import NotFound, ValidationError
@@ -158,14 +159,12 @@ class RoutesPages(PlansPages):
 
     @app.route("/admin/routes", methods=["POST"])
     async def route_create(self, request: IRequest) -> str | bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        session, by, now = await self._writer(request)
         try:
             spec = self._route_spec(request)
             position = form_value(request, "position")
             at = int(position) - 1 if position.isdigit() and int(position) > 0 else None
-            now = self._clock.seconds()
-            await self._db.run("add_route", add_route_rule, spec, at, self._ops_actor(session), now)
+            await self._db.run("add_route", add_route_rule, spec, at, by.actor, now)
         except ValidationError as error:
             text = form_value(request, "rule")
             return self._route_form(request, session, "", text, error.message, 400)
@@ -183,10 +182,9 @@ class RoutesPages(PlansPages):
 
     @app.route("/admin/routes/<name>", methods=["POST"])
     async def route_update(self, request: IRequest, name: str) -> str | bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        session, by, now = await self._writer(request)
         await self._db.run("route_rule", route_rule, name)  # 404 before anything else
-        actor, ip, now = self._ops_actor(session), self._ops_ip(request), self._clock.seconds()
+        actor, ip = by.actor, by.ip
         try:
             spec = self._route_spec(request)
             await self._db.run("edit_route", edit_route_rule, name, spec, actor, ip, now)
@@ -203,19 +201,16 @@ class RoutesPages(PlansPages):
 
     @app.route("/admin/routes/<name>/delete", methods=["POST"])
     async def route_delete(self, request: IRequest, name: str) -> bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
-        now = self._clock.seconds()
-        await self._db.run("remove_route", remove_route_rule, name, self._ops_actor(session), now)
+        _session, by, now = await self._writer(request)
+        await self._db.run("remove_route", remove_route_rule, name, by.actor, now)
         return await self._routes_changed(request, "route_deleted")
 
     @app.route("/admin/routes/<name>/<direction>", methods=["POST"])
     async def route_move(self, request: IRequest, name: str, direction: str) -> bytes:
-        session = await self._operator(request, write=True)
-        self._check_csrf(request, session)
+        _session, by, now = await self._writer(request)
         if direction not in ("up", "down"):
             raise NotFound("no such page")
         step = -1 if direction == "up" else 1
-        actor, ip, now = self._ops_actor(session), self._ops_ip(request), self._clock.seconds()
+        actor, ip = by.actor, by.ip
         await self._db.run("move_route", move_route_rule, name, step, actor, ip, now)
         return await self._routes_changed(request, "route_moved")

@@ -32,15 +32,8 @@ def test_dashboard_connectors_and_routes(daemon: Daemon, tmp_path: Path) -> None
             "console", lambda m: errors.append(m.text) if "Content Security" in m.text else None
         )
         page.on("pageerror", lambda e: errors.append(str(e)))
-        failed: list[str] = []  # the favicon is not ours (another area answers unknown paths)
-        page.on(
-            "response",
-            lambda r: (
-                failed.append(r.url)
-                if r.status >= 500 and not r.url.endswith("/favicon.ico")
-                else None
-            ),
-        )
+        failed: list[str] = []
+        page.on("response", lambda r: failed.append(r.url) if r.status >= 500 else None)
         page.goto(daemon.console_url + "/login")
         page.fill("input[name=login]", "admin")
         page.fill("input[name=password]", daemon.passwords["admin"])
