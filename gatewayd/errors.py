@@ -47,6 +47,17 @@ class ValidationError(GatewayError):
             self.smpp_status = smpp_status
 
 
+class FieldError(ValidationError):
+    """Bad input in a form, told with an English msgid and its values (the console translates
+    both), and the HTTP status it deserves (400, 404 or 409)."""
+
+    def __init__(self, msgid: str, http_status: int = 400, **values: object) -> None:
+        super().__init__(msgid % values if values else msgid)
+        self.msgid = msgid
+        self.values = values
+        self.http_status = http_status
+
+
 class NotFound(GatewayError):
     http_status = 404
 

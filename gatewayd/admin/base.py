@@ -23,7 +23,7 @@ from gatewayd.admin.i18n import DEFAULT_LANGUAGE, LANGUAGES, pick_language
 from gatewayd.admin.operations import Operations
 from gatewayd.admin.rendering import Templates, form_value, redirect, render
 from gatewayd.config import AdminConfig
-from gatewayd.errors import GatewayError, NotFound, PermissionDenied
+from gatewayd.errors import FieldError, GatewayError, NotFound, PermissionDenied
 from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.submission import Submissions
 from gatewayd.security import tokens_equal
@@ -186,6 +186,14 @@ class ConsoleBase:
         language = pick_language(session.user.language) if session else DEFAULT_LANGUAGE
         translated = self._translations(language).gettext(text)
         return translated % values if values else translated
+
+    def _error_text(self, session: SessionInfo | None, error: GatewayError) -> str:
+        """A refusal in the user's language: a FieldError's msgid with its values (field
+        labels are msgids too), else the error's message."""
+        if isinstance(error, FieldError):
+            values = {k: self._(session, str(v)) for k, v in error.values.items()}
+            return self._(session, error.msgid, **values)
+        return self._(session, error.message)
 
     def _page(
         self,

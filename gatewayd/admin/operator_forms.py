@@ -12,8 +12,9 @@ from collections.abc import Collection, Mapping
 from ipaddress import ip_network
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gatewayd.errors import FieldError
 from gatewayd.routing.fairuse_rules import rules_from_mapping
-from gatewayd.storage.account_admin import AccountSettings, FieldError
+from gatewayd.storage.account_admin import AccountSettings
 
 #: The form's fields, as named in the HTML form.
 FIELDS = (

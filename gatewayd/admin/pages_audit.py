@@ -21,8 +21,7 @@ from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import ConsoleBase, app
 from gatewayd.admin.rendering import form_value, security_headers
-from gatewayd.errors import GatewayError
-from gatewayd.storage.account_admin import FieldError
+from gatewayd.errors import FieldError
 from gatewayd.storage.audit import AuditFilter, Who, audit_actions, audit_export, audit_page
 from gatewayd.storage.contacts import Page
 from gatewayd.storage.websessions import SessionInfo
@@ -84,12 +83,6 @@ def _for_people(moment: float) -> str:
 
 class OperatorBase(ConsoleBase):
     """What the operator's administration pages share."""
-
-    def _error_text(self, session: SessionInfo, error: GatewayError) -> str:
-        """A refusal in the user's language (a FieldError's msgid, else the message)."""
-        if isinstance(error, FieldError):
-            return self._(session, error.msgid, **error.values)
-        return self._(session, error.message)
 
     async def _writer(self, request: IRequest) -> tuple[SessionInfo, Who, float]:
         """An admin's POST: the session (its role and CSRF token checked), who acts, now."""

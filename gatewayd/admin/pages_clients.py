@@ -11,7 +11,7 @@ from twisted.web.iweb import IRequest
 from gatewayd.admin.base import FLASHES, app
 from gatewayd.admin.pages_audit import OperatorBase, page_number
 from gatewayd.admin.rendering import form_value
-from gatewayd.storage.account_admin import FieldError
+from gatewayd.errors import FieldError
 from gatewayd.storage.clients import (
     attach_account,
     client_detail,

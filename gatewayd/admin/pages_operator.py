@@ -21,12 +21,11 @@ from gatewayd.admin.operator_forms import (
 )
 from gatewayd.admin.pages_audit import OperatorBase, page_number
 from gatewayd.admin.rendering import form_value
-from gatewayd.errors import GatewayError
+from gatewayd.errors import FieldError, GatewayError
 from gatewayd.routing.fairuse_rules import BUILTIN_PLANS
 from gatewayd.security import generate_password, hash_secret
 from gatewayd.storage.account_admin import (
     AccountDetail,
-    FieldError,
     account_detail,
     create_customer,
     edit_account,

@@ -16,16 +16,15 @@ from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, SESSION_COOKIE, ConsoleBase, app
 from gatewayd.admin.i18n import LANGUAGES
+from gatewayd.admin.pages_audit import who
 from gatewayd.admin.passwords import password_problem
 from gatewayd.admin.rendering import form_value
-from gatewayd.errors import PermissionDenied
+from gatewayd.errors import FieldError, PermissionDenied
 from gatewayd.security import generate_password, hash_secret, token_digest, verify_secret
 from gatewayd.storage.contacts import Page
 from gatewayd.storage.profile import (
     FIELDS,
-    Actor,
     Profile,
-    ProfileError,
     change_password,
     new_key,
     password_hash,
@@ -57,15 +56,6 @@ class ProfilePages(ConsoleBase):
         if session.user.role != "manager":
             raise PermissionDenied("Only the account's managers may change this.")
         return session
-
-    @staticmethod
-    def _profile_actor(request: IRequest, session: SessionInfo) -> Actor:
-        peer = request.getClientAddress()
-        return Actor(f"console:{session.user.login}", str(getattr(peer, "host", "") or ""))
-
-    def _profile_error(self, session: SessionInfo, error: ProfileError) -> str:
-        values = {k: self._(session, str(v)) for k, v in error.values.items()}
-        return self._(session, error.msgid, **values)
 
     async def _profile_page(
         self,
@@ -116,17 +106,17 @@ class ProfilePages(ConsoleBase):
                 update_fields,
                 session.user.account.id,
                 values,
-                self._profile_actor(request, session),
+                who(request, session),
                 self._clock.seconds(),
             )
-        except ProfileError as e:
+        except FieldError as e:
             return await self._profile_page(
                 request,
                 session,
                 "profile_edit.html",
                 400,
                 values=values,
-                error=self._profile_error(session, e),
+                error=self._error_text(session, e),
             )
         return self._redirect(
             request, "/profile", "profile_saved" if changed else "profile_unchanged"
@@ -138,7 +128,7 @@ class ProfilePages(ConsoleBase):
         self._check_csrf(request, session)
         language = form_value(request, "language")
         if language not in LANGUAGES:
-            raise ProfileError("Unknown language.")
+            raise FieldError("Unknown language.")
         await self._db.run("set_language", set_language, session.user.id, language)
         return self._redirect(request, "/profile", "language_saved")
 
@@ -172,7 +162,7 @@ class ProfilePages(ConsoleBase):
             session.user.id,
             new_hash,
             token_digest(cookie),
-            self._profile_actor(request, session),
+            who(request, session),
             self._clock.seconds(),
         )
         return self._redirect(request, "/profile", "password_changed")
@@ -188,12 +178,12 @@ class ProfilePages(ConsoleBase):
                 session.user.account.id,
                 session.user.id,
                 form_value(request, "name"),
-                self._profile_actor(request, session),
+                who(request, session),
                 self._clock.seconds(),
             )
-        except ProfileError as e:
+        except FieldError as e:
             return await self._profile_page(
-                request, session, code=400, key_error=self._profile_error(session, e)
+                request, session, code=400, key_error=self._error_text(session, e)
             )
         return await self._customer_page(
             request, "profile_secret.html", session, kind="api", name=info.name, secret=token
@@ -205,7 +195,7 @@ class ProfilePages(ConsoleBase):
         found: Profile = await self._db.run("profile", load_profile, session.user.id)
         match = [k for k in found.api_keys if k.id == key and k.revoked_at is None]
         if not match:
-            raise ProfileError("No such API key.", 404)
+            raise FieldError("No such API key.", 404)
         return await self._customer_page(
             request, "profile_confirm.html", session, kind="revoke", key=match[0]
         )
@@ -218,7 +208,7 @@ class ProfilePages(ConsoleBase):
             revoke_key,
             session.user.account.id,
             key,
-            self._profile_actor(request, session),
+            who(request, session),
             self._clock.seconds(),
         )
         return self._redirect(request, "/profile", "key_revoked")
@@ -229,7 +219,7 @@ class ProfilePages(ConsoleBase):
         session = await self._profile_manager(request, post=False)
         found: Profile = await self._db.run("profile", load_profile, session.user.id)
         if not found.smpp_system_id:
-            raise ProfileError("Your account has no SMPP access: ask your operator.", 409)
+            raise FieldError("Your account has no SMPP access: ask your operator.", 409)
         return await self._customer_page(
             request, "profile_confirm.html", session, kind="smpp", system_id=found.smpp_system_id
         )
@@ -245,12 +235,12 @@ class ProfilePages(ConsoleBase):
                 reset_smpp,
                 session.user.account.id,
                 new_hash,
-                self._profile_actor(request, session),
+                who(request, session),
                 self._clock.seconds(),
             )
-        except ProfileError as e:
+        except FieldError as e:
             return await self._profile_page(
-                request, session, code=e.http_status, smpp_error=self._profile_error(session, e)
+                request, session, code=e.http_status, smpp_error=self._error_text(session, e)
             )
         return await self._customer_page(
             request, "profile_secret.html", session, kind="smpp", name=system_id, secret=password

@@ -12,8 +12,8 @@ from gatewayd.admin.base import FLASHES, app
 from gatewayd.admin.i18n import LANGUAGES
 from gatewayd.admin.pages_audit import OperatorBase, page_number
 from gatewayd.admin.rendering import form_value
+from gatewayd.errors import FieldError
 from gatewayd.security import generate_password, hash_secret
-from gatewayd.storage.account_admin import FieldError
 from gatewayd.storage.accounts import ROLES
 from gatewayd.storage.contacts import Page
 from gatewayd.storage.user_admin import (

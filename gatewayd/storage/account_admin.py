@@ -16,23 +16,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from gatewayd.errors import NotFound, ValidationError
+from gatewayd.errors import FieldError, NotFound
 from gatewayd.routing.fairuse_rules import PlanSchedule
 from gatewayd.routing.senders import sender_error
 from gatewayd.storage.account_policy import add_sender, remove_sender
 from gatewayd.storage.accounts import SmppLimits, create_account, set_credential
 from gatewayd.storage.audit import Who, audit, changes
 from gatewayd.storage.models import Account, Client, Credential, SenderId, User, WebSession
-
-
-class FieldError(ValidationError):
-    """Bad input, told with an English msgid and its values (the console translates it)."""
-
-    def __init__(self, msgid: str, http_status: int = 400, **values: object) -> None:
-        super().__init__(msgid % values if values else msgid)
-        self.msgid = msgid
-        self.values = values
-        self.http_status = http_status
 
 
 @dataclass(frozen=True)

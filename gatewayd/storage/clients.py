@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gatewayd.errors import NotFound
-from gatewayd.storage.account_admin import FieldError
+from gatewayd.errors import FieldError, NotFound
 from gatewayd.storage.audit import Who, audit
 from gatewayd.storage.models import Account, Client
 

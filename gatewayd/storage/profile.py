@@ -3,23 +3,22 @@ the account's API keys and SMPP password. Every change is one transaction with i
 
 Authorisation is by construction: each function takes the session's own user or account id,
 never an id from the request, except :func:`revoke_key`, which checks the key's account.
-Problems come back as :class:`ProfileError` with an English msgid for the page to translate.
+Problems come back as :class:`FieldError` with an English msgid for the page to translate.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from gatewayd.errors import GatewayError, NotFound
+from gatewayd.errors import FieldError, NotFound
 from gatewayd.routing.numbers import InvalidNumber, normalise_msisdn
 from gatewayd.storage.accounts import set_credential
 from gatewayd.storage.api_keys import ApiKeyInfo, create_api_key, list_api_keys, revoke_api_key
-from gatewayd.storage.audit import audit, changes
+from gatewayd.storage.audit import Who, audit, changes
 from gatewayd.storage.models import Account, Credential, User, WebSession
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)*\.[^@\s.]{2,63}")
@@ -33,24 +32,6 @@ LABELS = {
     "po_box": "PO box",
     "email": "E-mail",
 }
-
-
-class ProfileError(GatewayError):
-    """Bad input on the profile page: an English msgid and its values."""
-
-    def __init__(self, msgid: str, http_status: int = 400, **values: Any) -> None:
-        super().__init__(msgid % values if values else msgid)
-        self.msgid = msgid
-        self.values = values
-        self.http_status = http_status
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts (``console:LOGIN``) and from which address, for the audit log."""
-
-    name: str
-    ip: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,19 +75,19 @@ def clean_fields(values: dict[str, str], default_country: str | None) -> dict[st
     cleaned = {name: values.get(name, "").strip() for name in FIELDS}
     for name, limit in _LIMITS.items():
         if len(cleaned[name]) > limit:
-            raise ProfileError("This field is too long: %(field)s.", field=LABELS[name])
+            raise FieldError("This field is too long: %(field)s.", field=LABELS[name])
     if cleaned["mobile"]:
         number = normalise_msisdn(cleaned["mobile"], default_country)
         if isinstance(number, InvalidNumber):
-            raise ProfileError("The mobile number is not valid: %(reason)s", reason=number.reason)
+            raise FieldError("The mobile number is not valid: %(reason)s", reason=number.reason)
         cleaned["mobile"] = number
     if cleaned["email"] and not _EMAIL.fullmatch(cleaned["email"]):
-        raise ProfileError("The e-mail address is not valid.")
+        raise FieldError("The e-mail address is not valid.")
     return cleaned
 
 
 def update_fields(
-    s: Session, account_id: int, values: dict[str, str], who: Actor, now: float
+    s: Session, account_id: int, values: dict[str, str], who: Who, now: float
 ) -> bool:
     """Save the account's profile fields; False when nothing changed (no audit entry)."""
     row = s.get(Account, account_id)
@@ -119,7 +100,7 @@ def update_fields(
         return False
     for name, value in cleaned.items():
         setattr(row, name, value)
-    audit(s, who.name, account_id, "edit profile", detail, now, who.ip)
+    audit(s, who.actor, account_id, "edit profile", detail, now, who.ip)
     return True
 
 
@@ -141,7 +122,7 @@ def password_hash(s: Session, user_id: int) -> str | None:
 
 
 def change_password(
-    s: Session, user_id: int, new_hash: str, keep_session: str, who: Actor, now: float
+    s: Session, user_id: int, new_hash: str, keep_session: str, who: Who, now: float
 ) -> int:
     """Store the new hash and end the user's other sessions (all but the one whose token
     digest is ``keep_session``); returns how many were ended."""
@@ -155,35 +136,35 @@ def change_password(
         )
     )
     count = int(getattr(ended, "rowcount", 0) or 0)
-    audit(s, who.name, user.account_id, "change password", f"login: {user.login}", now, who.ip)
+    audit(s, who.actor, user.account_id, "change password", f"login: {user.login}", now, who.ip)
     return count
 
 
 def new_key(
-    s: Session, account_id: int, user_id: int, name: str, who: Actor, now: float
+    s: Session, account_id: int, user_id: int, name: str, who: Who, now: float
 ) -> tuple[ApiKeyInfo, str]:
     name = name.strip()
     if not 1 <= len(name) <= 100:
-        raise ProfileError("Give the key a name (100 characters at most).")
+        raise FieldError("Give the key a name (100 characters at most).")
     info, token = create_api_key(s, account_id, user_id, name, now)
-    audit(s, who.name, account_id, "create api key", f"{info.key_id}: {name}", now, who.ip)
+    audit(s, who.actor, account_id, "create api key", f"{info.key_id}: {name}", now, who.ip)
     return info, token
 
 
-def revoke_key(s: Session, account_id: int, key: int, who: Actor, now: float) -> None:
+def revoke_key(s: Session, account_id: int, key: int, who: Who, now: float) -> None:
     if not revoke_api_key(s, account_id, key, now):
         raise NotFound("no such API key")
-    audit(s, who.name, account_id, "revoke api key", f"id: {key}", now, who.ip)
+    audit(s, who.actor, account_id, "revoke api key", f"id: {key}", now, who.ip)
 
 
-def reset_smpp(s: Session, account_id: int, new_hash: str, who: Actor, now: float) -> str:
+def reset_smpp(s: Session, account_id: int, new_hash: str, who: Who, now: float) -> str:
     """Replace the account's SMPP password hash; returns the system_id."""
     row = s.get(Account, account_id)
     if row is None:
         raise NotFound("no such account")
     if not row.smpp_system_id:
-        raise ProfileError("Your account has no SMPP access: ask your operator.", 409)
+        raise FieldError("Your account has no SMPP access: ask your operator.", 409)
     set_credential(s, "account", row.id, "smpp", new_hash, now)
     detail = f"system_id: {row.smpp_system_id}"
-    audit(s, who.name, row.id, "reset smpp password", detail, now, who.ip)
+    audit(s, who.actor, row.id, "reset smpp password", detail, now, who.ip)
     return row.smpp_system_id

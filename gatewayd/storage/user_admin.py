@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from gatewayd.errors import GatewayError, NotFound
-from gatewayd.storage.account_admin import FieldError
+from gatewayd.errors import FieldError, GatewayError, NotFound
 from gatewayd.storage.accounts import _EMAIL, ROLES, create_user, set_credential
 from gatewayd.storage.audit import Who, audit, changes
 from gatewayd.storage.models import Account, User, WebSession
