@@ -65,7 +65,7 @@ class AuthPages(ConsoleBase):
     @app.route("/", methods=["GET"])
     async def home(self, request: IRequest) -> bytes:
         session = await self._session(request)
-        target = "/messages" if session.user.role in CUSTOMER_ROLES else "/admin/accounts"
+        target = "/messages" if session.user.role in CUSTOMER_ROLES else "/admin"
         return redirect(request, target)
 
     @app.route("/login", methods=["GET"])

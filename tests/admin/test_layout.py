@@ -57,6 +57,9 @@ async def test_roles_see_only_their_side(rig: ConsoleRig) -> None:
     assert (await viewer.get("/messages/new")).code == 404
     refused = await viewer.post("/admin/accounts/acme/lift")
     assert refused.code == 403
+    # The home page of each side: the sent list, the operator's dashboard.
+    assert (await customer.get("/")).location == "/messages"
+    assert (await viewer.get("/")).location == "/admin"
 
 
 @pytest_twisted.ensureDeferred
