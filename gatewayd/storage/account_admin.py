@@ -261,10 +261,8 @@ def set_suspended(s: Session, account_id: int, suspended: bool, who: Who, now: f
     if row.kind == "operator":
         raise FieldError("The operator's own account cannot be suspended.", 409)
     if row.suspended == suspended:
-        raise FieldError(
-            "The account is suspended already." if suspended else "The account is active.",
-            409,
-        )
+        already = "The account is suspended already." if suspended else "The account is active."
+        raise FieldError(already, 409)
     row.suspended = suspended
     if suspended:
         end_account_sessions(s, row.id)
