@@ -11,10 +11,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, ViewportSize
 
 GATEWAYD = [sys.executable, "-m", "gatewayd"]
 START_TIMEOUT = 30.0
@@ -187,3 +192,39 @@ def need_chromium() -> str:
             pytest.fail("chromium is not installed: `make system-deps` installs it")
         pytest.skip("chromium is not installed")
     return chromium
+
+
+@contextmanager
+def browser_page(viewport: ViewportSize | None = None) -> Iterator[Page]:
+    """A page in the system chromium (skipped without it), closed with its browser after.
+    Without a viewport, Playwright's default size."""
+    chromium = need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page() if viewport is None else browser.new_page(viewport=viewport)
+        finally:
+            browser.close()
+
+
+def login(page: Page, console_url: str, user: str, password: str) -> None:
+    """Open the console's login page and log in."""
+    page.goto(console_url + "/login")
+    fill_login(page, user, password)
+
+
+def fill_login(page: Page, user: str, password: str) -> None:
+    """Fill in and send the login form of the page shown."""
+    page.fill("input[name=login]", user)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def page_errors(page: Page) -> list[str]:
+    """The page's Content Security Policy violations and script errors, as they come."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if "Content Security" in m.text else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors

@@ -4,16 +4,14 @@ GATEWAYD_SCREENSHOTS=1 (to the test's directory otherwise)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import Daemon, chromium_path
+from tests.e2e.conftest import Daemon, browser_page, login, screenshots_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CSV = (
     "Prénom;Nom;N° mobile\r\n"
     "Djibril;CISSE;22376600000\r\n"
@@ -24,37 +22,16 @@ CSV = (
 )
 
 
-def shots(tmp_path: Path) -> Path:
-    if os.environ.get("GATEWAYD_SCREENSHOTS") == "1":
-        DOCS.mkdir(parents=True, exist_ok=True)
-        return DOCS
-    return tmp_path
-
-
 def test_import_a_csv_then_delete_a_group_after_confirmation(
     daemon: Daemon, tmp_path: Path
 ) -> None:
-    chromium = chromium_path()
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: `make system-deps` installs it")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     upload = tmp_path / "contacts.csv"
     upload.write_bytes(CSV.encode("cp1252"))
-    out = shots(tmp_path)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        page = browser.new_page(viewport={"width": 1200, "height": 800})
-        page.goto(daemon.console_url + "/login")
-        page.fill("input[name=login]", "demo")
-        page.fill("input[name=password]", daemon.passwords["demo"])
-        page.click("button[type=submit]")
+    out = screenshots_dir(tmp_path)
+    with browser_page({"width": 1200, "height": 800}) as page:
+        login(page, daemon.console_url, "demo", daemon.passwords["demo"])
         page.click("header nav >> text=Carnet d'adresses")
         assert urlsplit(page.url).path == "/contacts"
         page.click(".book-nav >> text=Importer un fichier Excel (CSV)")
@@ -88,4 +65,3 @@ def test_import_a_csv_then_delete_a_group_after_confirmation(
         expect(page.locator("tr[data-group]")).to_have_count(0)
         page.click(".book-nav >> text=Contacts")
         expect(page.locator("tr[data-contact]")).to_have_count(3)
-        browser.close()

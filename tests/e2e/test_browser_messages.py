@@ -6,7 +6,6 @@ Screenshots go to docs/screenshots/ when GATEWAYD_SCREENSHOTS=1, else to the tes
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,10 +14,9 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from gatewayd.storage.models import Contact, ContactGroup, GroupMember, User
-from tests.e2e.conftest import Daemon, chromium_path
+from tests.e2e.conftest import Daemon, browser_page, login, screenshots_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-DOCS_SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 GROUP = [("Awa", "Traoré", "22376600011"), ("Binta", "Diallo", "22376600012")]
 PICKED = ("Chaka", "Keïta", "22376600013")
 
@@ -47,36 +45,15 @@ def _address_book(daemon: Daemon) -> None:
     engine.dispose()
 
 
-def _shots(tmp_path: Path) -> Path:
-    if os.environ.get("GATEWAYD_SCREENSHOTS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        return DOCS_SCREENSHOTS
-    return tmp_path
-
-
 def test_compose_to_a_group_and_individuals_confirm_send_and_see_delivered(
     daemon: Daemon, tmp_path: Path
 ) -> None:
-    chromium = chromium_path()
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: `make system-deps` installs it")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     _address_book(daemon)
-    shots = _shots(tmp_path)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.goto(daemon.console_url + "/login")
-        page.fill("input[name=login]", "demo")
-        page.fill("input[name=password]", daemon.passwords["demo"])
-        page.click("button[type=submit]")
+    shots = screenshots_dir(tmp_path)
+    with browser_page({"width": 1200, "height": 900}) as page:
+        login(page, daemon.console_url, "demo", daemon.passwords["demo"])
         page.click("text=Nouveau message")
 
         counter = page.locator("#counter")
@@ -115,4 +92,3 @@ def test_compose_to_a_group_and_individuals_confirm_send_and_see_delivered(
         expect(page.locator("tr.recipient[data-status=delivered]")).to_have_count(4, timeout=15_000)
         expect(page.locator("tr.recipient td.status").first).to_have_text("délivré")
         page.screenshot(path=str(shots / "statuses.png"), full_page=True)
-        browser.close()

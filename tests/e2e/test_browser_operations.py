@@ -12,32 +12,22 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM_ARGS, Daemon, need_chromium, screenshots_dir
+from tests.e2e.conftest import Daemon, browser_page, login, page_errors, screenshots_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
 def test_dashboard_connectors_and_routes(daemon: Daemon, tmp_path: Path) -> None:
-    chromium = need_chromium()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     sent = daemon.cli("send", "-c", str(daemon.config), "--to", "22376600000", "--text", "ops")
     assert sent.returncode == 0, sent.stdout + sent.stderr
     shots = screenshots_dir(tmp_path)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        errors: list[str] = []  # CSP violations and script errors
-        page.on(
-            "console", lambda m: errors.append(m.text) if "Content Security" in m.text else None
-        )
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with browser_page({"width": 1200, "height": 900}) as page:
+        errors = page_errors(page)
         failed: list[str] = []
         page.on("response", lambda r: failed.append(r.url) if r.status >= 500 else None)
-        page.goto(daemon.console_url + "/login")
-        page.fill("input[name=login]", "admin")
-        page.fill("input[name=password]", daemon.passwords["admin"])
-        page.click("button[type=submit]")
+        login(page, daemon.console_url, "admin", daemon.passwords["admin"])
 
         page.goto(daemon.console_url + "/admin")
         expect(page.locator("h1")).to_have_text("Tableau de bord")
@@ -84,4 +74,3 @@ def test_dashboard_connectors_and_routes(daemon: Daemon, tmp_path: Path) -> None
         page.click("text=Annuler")
         expect(page.locator("#routes tr[data-rule=mali]")).to_have_count(1)
         assert errors == [] and failed == []
-        browser.close()

@@ -8,7 +8,6 @@ Screenshots go to docs/screenshots/ when GATEWAYD_SCREENSHOTS=1, else to the tes
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,17 +16,9 @@ import smpplib.client
 import smpplib.consts
 import smpplib.exceptions
 
-from tests.e2e.conftest import Daemon, chromium_path
+from tests.e2e.conftest import Daemon, browser_page, login, page_errors, screenshots_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-DOCS_SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
-
-
-def _shots(tmp_path: Path) -> Path:
-    if os.environ.get("GATEWAYD_SCREENSHOTS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        return DOCS_SCREENSHOTS
-    return tmp_path
 
 
 def _submit(c: smpplib.client.Client) -> int:
@@ -44,30 +35,12 @@ def _submit(c: smpplib.client.Client) -> int:
 
 
 def test_admin_creates_edits_and_suspends_an_account(daemon: Daemon, tmp_path: Path) -> None:
-    chromium = chromium_path()
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: `make system-deps` installs it")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    shots = _shots(tmp_path)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        errors: list[str] = []  # CSP violations and script errors
-        page.on(
-            "console", lambda m: errors.append(m.text) if "Content Security" in m.text else None
-        )
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(daemon.console_url + "/login")
-        page.fill("input[name=login]", "admin")
-        page.fill("input[name=password]", daemon.passwords["admin"])
-        page.click("button[type=submit]")
+    shots = screenshots_dir(tmp_path)
+    with browser_page({"width": 1200, "height": 900}) as page:
+        errors = page_errors(page)
+        login(page, daemon.console_url, "admin", daemon.passwords["admin"])
 
         page.click("nav >> text=Comptes")
         assert urlsplit(page.url).path == "/admin/accounts"
@@ -135,4 +108,3 @@ def test_admin_creates_edits_and_suspends_an_account(daemon: Daemon, tmp_path: P
         assert password not in page.content()
         page.screenshot(path=str(shots / "admin-audit.png"), full_page=True)
         assert errors == []
-        browser.close()

@@ -7,61 +7,25 @@ Screenshots go to docs/screenshots/ when GATEWAYD_SCREENSHOTS=1, else to the tes
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 import smpplib.client
 import smpplib.exceptions
 
-from tests.e2e.conftest import Daemon, chromium_path
+from tests.e2e.conftest import Daemon, browser_page, login, screenshots_dir
 from tests.e2e.test_smpp_customer import send_bonjour
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-DOCS_SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
-
-
-def _shots(tmp_path: Path) -> Path:
-    if os.environ.get("GATEWAYD_SCREENSHOTS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        return DOCS_SCREENSHOTS
-    return tmp_path
-
-
-@contextmanager
-def logged_in(daemon: Daemon) -> Iterator[Any]:
-    """A Chromium page logged in as the demo customer."""
-    chromium = chromium_path()
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: `make system-deps` installs it")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.goto(daemon.console_url + "/login")
-        page.fill("input[name=login]", "demo")
-        page.fill("input[name=password]", daemon.passwords["demo"])
-        page.click("button[type=submit]")
-        yield page
-        browser.close()
 
 
 def test_statistics_chart_and_profile(daemon: Daemon, tmp_path: Path) -> None:
     for to in ("22376600000", "22376600001", "33612345678"):
         sent = daemon.cli("send", "-c", str(daemon.config), "--to", to, "--text", "stats")
         assert sent.returncode == 0, sent.stdout + sent.stderr
-    shots = _shots(tmp_path)
-    with logged_in(daemon) as page:
+    shots = screenshots_dir(tmp_path)
+    with browser_page({"width": 1200, "height": 900}) as page:
+        login(page, daemon.console_url, "demo", daemon.passwords["demo"])
         from playwright.sync_api import expect
 
         errors: list[str] = []
@@ -108,7 +72,8 @@ def test_smpp_reset_keeps_live_binds_and_takes_the_new_password_at_the_next(
     old = daemon.passwords["smpp"]
     live = _bind(daemon, old)
     try:
-        with logged_in(daemon) as page:
+        with browser_page({"width": 1200, "height": 900}) as page:
+            login(page, daemon.console_url, "demo", daemon.passwords["demo"])
             from playwright.sync_api import expect
 
             page.click("nav >> text=Profil")

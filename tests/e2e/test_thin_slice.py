@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlsplit
 
 import pytest
 
 from gatewayd.smpp.text import segments
-from tests.e2e.conftest import Daemon, chromium_path
+from tests.e2e.conftest import Daemon, browser_page, fill_login
 
 pytestmark = pytest.mark.e2e
 
@@ -32,35 +31,14 @@ def test_cli_send_refuses_a_number_without_country_code(daemon: Daemon) -> None:
 
 @pytest.mark.browser
 def test_browser_login_send_and_watch_delivered(daemon: Daemon) -> None:
-    chromium = chromium_path()
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: `make system-deps` installs it")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page()
+    with browser_page() as page:
         page.goto(daemon.console_url + "/")
         assert page.url.endswith("/login")
-        page.fill("input[name=login]", "demo")
-        page.fill("input[name=password]", "wrong-password")
-        page.click("button[type=submit]")
+        fill_login(page, "demo", "wrong-password")
         expect(page.locator(".error")).to_contain_text("incorrect")
-        page.fill("input[name=login]", "demo")
-        page.fill("input[name=password]", daemon.passwords["demo"])
-        page.click("button[type=submit]")
+        fill_login(page, "demo", daemon.passwords["demo"])
         page.click("text=Nouveau message")
         page.fill("input[name=subject]", "Essai navigateur")
         page.fill("textarea[name=recipients]", "22376600000")
@@ -76,7 +54,6 @@ def test_browser_login_send_and_watch_delivered(daemon: Daemon) -> None:
         expect(page.locator("tr.recipient[data-status=delivered]")).to_have_count(1, timeout=15_000)
         expect(page.locator("tr.recipient td.status")).to_have_text("délivré")
         page.screenshot(path=str(daemon.workdir / "statuses.png"))
-        browser.close()
 
 
 def test_a_long_ucs2_message_is_sent_in_parts_and_delivered(daemon: Daemon) -> None:
