@@ -9,14 +9,12 @@ PostgreSQL when GATEWAYD_BENCH_DATABASE_URL is set). The target is <= 10 s for t
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from bench.pipeline import database_kind, on_each_database, total_rows
 from gatewayd.config import DatabaseConfig
 from gatewayd.pipeline.submission import SubmitRequest, prepare
 from gatewayd.routing.acceptance import Acceptance
@@ -82,25 +80,19 @@ def measure(url: str) -> list[tuple[str, str]]:
     t2 = time.perf_counter()
     engine.dispose()
     assert len(accepted.ids) == RECIPIENTS
-    kind = url.split(":", 1)[0].split("+", 1)[0]
+    kind = database_kind(url)
     return [
         (
             f"{kind}: {len(raws):,} typed, {RECIPIENTS:,} distinct: check and route",
             f"{t1 - t0:.2f} s",
         ),
         (f"{kind}: fair use and persist (one transaction)", f"{t2 - t1:.2f} s"),
-        (f"{kind}: total (target <= 10 s)", f"{t2 - t0:.2f} s"),
-        (f"{kind}: per recipient", f"{(t2 - t0) / RECIPIENTS * 1e6:.0f} µs"),
+        *total_rows(kind, t2 - t0, RECIPIENTS, "recipient"),
     ]
 
 
 def main() -> list[tuple[str, str]]:
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = measure(f"sqlite:///{Path(tmp) / 'batches.db'}")
-    pg = os.environ.get("GATEWAYD_BENCH_DATABASE_URL")
-    if pg:
-        rows += measure(pg)
-    return rows
+    return on_each_database(measure, "batches.db")
 
 
 if __name__ == "__main__":

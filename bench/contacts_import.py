@@ -10,14 +10,12 @@ is <= 10 s for the whole.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from functools import partial
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from bench.pipeline import database_kind, on_each_database, total_rows
 from gatewayd.config import DatabaseConfig
 from gatewayd.contacts.csvfile import parse_contacts
 from gatewayd.contacts.fields import Entry
@@ -71,7 +69,7 @@ def measure(url: str) -> list[tuple[str, str]]:
     engine.dispose()
     assert not parsed.fatal and result.updated == len(known)
     assert result.created + result.updated == len(parsed.entries)
-    kind = url.split(":", 1)[0].split("+", 1)[0]
+    kind = database_kind(url)
     return [
         (f"{kind}: {ROWS:,} rows ({len(data) / 1e6:.1f} MB): read and check", f"{t1 - t0:.2f} s"),
         (
@@ -79,18 +77,12 @@ def measure(url: str) -> list[tuple[str, str]]:
             f"{len(parsed.skipped):,} skipped, all grouped (one transaction)",
             f"{t2 - t1:.2f} s",
         ),
-        (f"{kind}: total (target <= 10 s)", f"{t2 - t0:.2f} s"),
-        (f"{kind}: per row", f"{(t2 - t0) / ROWS * 1e6:.0f} µs"),
+        *total_rows(kind, t2 - t0, ROWS, "row"),
     ]
 
 
 def main() -> list[tuple[str, str]]:
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = measure(f"sqlite:///{Path(tmp) / 'contacts.db'}")
-    pg = os.environ.get("GATEWAYD_BENCH_DATABASE_URL")
-    if pg:
-        rows += measure(pg)
-    return rows
+    return on_each_database(measure, "contacts.db")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -271,6 +271,32 @@ def database(kind: str, work: Path) -> Iterator[str]:
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(drop)
+
+
+def on_each_database(
+    measure: Callable[[str], list[tuple[str, str]]], sqlite_name: str
+) -> list[tuple[str, str]]:
+    """``measure``'s rows on a new SQLite file, then on the PostgreSQL database of
+    GATEWAYD_BENCH_DATABASE_URL (as it is) when it is set."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = measure(f"sqlite:///{Path(tmp) / sqlite_name}")
+    pg = os.environ.get(PG_ENV)
+    if pg:
+        rows += measure(pg)
+    return rows
+
+
+def database_kind(url: str) -> str:
+    """``sqlite`` or ``postgresql``: a database URL's dialect, without its driver."""
+    return url.split(":", 1)[0].split("+", 1)[0]
+
+
+def total_rows(kind: str, seconds: float, count: int, per: str) -> list[tuple[str, str]]:
+    """The rows of a run against its 10 s target: the total and the time per item."""
+    return [
+        (f"{kind}: total (target <= 10 s)", f"{seconds:.2f} s"),
+        (f"{kind}: per {per}", f"{seconds / count * 1e6:.0f} µs"),
+    ]
 
 
 def toml_string(text: str) -> str:
