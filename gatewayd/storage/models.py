@@ -289,7 +289,7 @@ class Contact(Base):
     __tablename__ = "contacts"
     __table_args__ = (
         Index("ix_contacts_account_name", "account_id", "last_name", "first_name"),
-        Index("ix_contacts_account_msisdn", "account_id", "msisdn"),
+        Index("uq_contacts_account_msisdn", "account_id", "msisdn", unique=True),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))

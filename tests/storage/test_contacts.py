@@ -6,7 +6,7 @@ import pytest
 import pytest_twisted
 
 from gatewayd.contacts.fields import Entry
-from gatewayd.errors import NotFound
+from gatewayd.errors import Conflict, NotFound
 from gatewayd.storage import contacts as book
 from gatewayd.storage.accounts import AccountStore
 from gatewayd.storage.batches import group_numbers
@@ -114,3 +114,25 @@ async def test_bulk_import_creates_updates_and_groups(database: Database) -> Non
         run("import", book.import_contacts, other, entries[:1], 3.0, result.group.id)
     assert run("l", book.list_contacts, other).total == 0
     assert len(run("export", book.export_rows, acme)) == 12_002
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_number_saved_meanwhile_is_refused_by_the_database_and_nothing_is_written(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests that both passed the "is this number known?" check: the unique index
+    refuses the second, which writes nothing at all."""
+    acme, _ = await two_accounts(database)
+    run = database.run_sync
+    run("save", book.save_contact, acme, None, entry(1), 1.0)
+    blind = lambda s, account_id, entries: (list(entries), [], [])  # noqa: E731
+    monkeypatch.setattr(book, "_sort_entries", blind)
+    with pytest.raises(Conflict, match="nothing was imported"):
+        run("import", book.import_contacts, acme, [entry(2), entry(1)], 2.0, 0, "New group")
+    assert [c.msisdn for c in run("l", book.list_contacts, acme, "").items] == [entry(1).msisdn]
+    assert run("g", book.list_groups, acme).total == 0  # the group of the import rolled back
+    # One contact saved: the other's check passed before the first was written.
+    original = book.select
+    monkeypatch.setattr(book, "select", lambda *a: original(*a).where(book.Contact.id < 0))
+    with pytest.raises(Conflict, match="just added"):
+        run("save", book.save_contact, acme, None, Entry("X", "Y", entry(1).msisdn), 1.0)

@@ -70,3 +70,45 @@ def test_the_light_schema_check_agrees_with_alembic(db_url: str) -> None:
         assert current_revision(engine) == MigrationContext.configure(conn).get_current_revision()
     assert current_revision(engine) == "0002"
     engine.dispose()
+
+
+def test_0008_merges_repeated_numbers_before_making_them_unique(db_url: str) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    engine = create_db_engine(DatabaseConfig(url=db_url))
+    upgrade(engine, "0007")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO accounts (id, name, kind, suspended, created_at) "
+                "VALUES (1, 'acme', 'customer', false, 0)"
+            )
+        )
+        for cid, msisdn in ((1, "+22376600001"), (2, "+22376600001"), (3, "+22376600002")):
+            conn.execute(
+                text(
+                    "INSERT INTO contacts (id, account_id, first_name, last_name, msisdn, "
+                    "created_at) VALUES (:id, 1, 'A', 'B', :m, 0)"
+                ),
+                {"id": cid, "m": msisdn},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO contact_groups (id, account_id, name, created_at) "
+                "VALUES (1, 1, 'g', 0)"
+            )
+        )
+        conn.execute(text("INSERT INTO group_members (group_id, contact_id) VALUES (1, 2)"))
+    upgrade(engine)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT id FROM contacts ORDER BY id")).scalars().all() == [1, 3]
+        members = conn.execute(text("SELECT contact_id FROM group_members")).scalars().all()
+        assert members == [1]  # the duplicate's membership moved to the contact kept
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO contacts (account_id, first_name, last_name, msisdn, created_at) "
+                "VALUES (1, 'C', 'D', '+22376600002', 0)"
+            )
+        )
+    engine.dispose()
