@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 
 from twisted.web.iweb import IRequest
 
@@ -27,6 +29,7 @@ from gatewayd.storage.contacts import Page
 from gatewayd.storage.websessions import SessionInfo
 
 PER_PAGE = 50
+T = TypeVar("T")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -90,6 +93,20 @@ class OperatorBase(ConsoleBase):
         self._check_csrf(request, session)
         return session, who(request, session), self._clock.seconds()
 
+    async def _paged(
+        self,
+        request: IRequest,
+        label: str,
+        find: Callable[..., tuple[list[T], int]],
+        *args: Any,
+        per_page: int = PER_PAGE,
+    ) -> Page[T]:
+        """The page the request asks for of ``find(session, *args, offset, limit)``, a store
+        query that answers one page's rows and how many there are in all."""
+        number = page_number(request)
+        rows, total = await self._db.run(label, find, *args, (number - 1) * per_page, per_page)
+        return Page(rows, number, total, per_page)
+
     async def _reload_directory(self) -> None:
         """The pipeline's cached account settings, read again: a change applies at once."""
         if self._services.directory is not None:
@@ -119,9 +136,7 @@ class AuditPages(OperatorBase):
                 entries=[],
                 page=Page([], 1, 0, PER_PAGE),
             )
-        number = page_number(request)
-        offset = (number - 1) * PER_PAGE
-        entries, total = await self._db.run("audit_page", audit_page, found, offset, PER_PAGE)
+        page = await self._paged(request, "audit_page", audit_page, found)
         return self._page(
             request,
             "audit.html",
@@ -129,8 +144,8 @@ class AuditPages(OperatorBase):
             params=params,
             actions=actions,
             error="",
-            entries=entries,
-            page=Page(entries, number, total, PER_PAGE),
+            entries=page.items,
+            page=page,
             query={k: v for k, v in params.items() if v},
             utc=_for_people,
         )

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
-from gatewayd.admin.pages_audit import OperatorBase, page_number
+from gatewayd.admin.pages_audit import OperatorBase
 from gatewayd.admin.rendering import form_value
 from gatewayd.errors import FieldError
 from gatewayd.storage.clients import (
@@ -20,10 +20,7 @@ from gatewayd.storage.clients import (
     find_clients,
     rename_client,
 )
-from gatewayd.storage.contacts import Page
 from gatewayd.storage.websessions import SessionInfo
-
-PER_PAGE = 50
 
 FLASHES["client_created"] = "The client group has been created."
 FLASHES["client_renamed"] = "The client group has been renamed."
@@ -41,17 +38,14 @@ class ClientPages(OperatorBase):
         code: int = 200,
     ) -> str:
         query = form_value(request, "q").strip()
-        number = page_number(request)
-        rows, total = await self._db.run(
-            "find_clients", find_clients, query, (number - 1) * PER_PAGE, PER_PAGE
-        )
+        page = await self._paged(request, "find_clients", find_clients, query)
         return self._page(
             request,
             "clients.html",
             session,
             code,
-            clients=rows,
-            page=Page(rows, number, total, PER_PAGE),
+            clients=page.items,
+            page=page,
             query=query,
             params={"q": query} if query else {},
             values=values,

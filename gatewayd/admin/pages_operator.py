@@ -19,7 +19,7 @@ from gatewayd.admin.operator_forms import (
     form_values,
     parse_account_form,
 )
-from gatewayd.admin.pages_audit import OperatorBase, page_number
+from gatewayd.admin.pages_audit import OperatorBase
 from gatewayd.admin.rendering import form_value
 from gatewayd.errors import FieldError, GatewayError
 from gatewayd.routing.fairuse_rules import BUILTIN_PLANS
@@ -36,11 +36,9 @@ from gatewayd.storage.account_admin import (
     set_suspended,
 )
 from gatewayd.storage.clients import all_clients
-from gatewayd.storage.contacts import Page
 from gatewayd.storage.fair_use import FairUseStatus, account_action, statuses
 from gatewayd.storage.websessions import SessionInfo
 
-PER_PAGE = 50
 #: SMPP 3.4 passwords are at most 8 characters.
 SMPP_PASSWORD_LENGTH = 8
 STATES = ("active", "suspended", "fair_use")
@@ -82,20 +80,17 @@ class OperatorPages(OperatorBase):
         state = state if state in STATES else ""
         fair_use = await self._fair_use()
         held = frozenset(i for i, status in fair_use.items() if status.suspended_until)
-        number = page_number(request)
-        rows, total = await self._db.run(
-            "find_accounts", find_accounts, query, state, held, (number - 1) * PER_PAGE, PER_PAGE
-        )
+        page = await self._paged(request, "find_accounts", find_accounts, query, state, held)
         return self._page(
             request,
             "accounts.html",
             session,
-            accounts=rows,
+            accounts=page.items,
             fair_use={
                 account_id: (local_time(status.suspended_until), status)
                 for account_id, status in fair_use.items()
             },
-            page=Page(rows, number, total, PER_PAGE),
+            page=page,
             query=query,
             state=state,
             params={k: v for k, v in (("q", query), ("state", state)) if v},

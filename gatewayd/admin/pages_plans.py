@@ -25,7 +25,6 @@ from gatewayd.config.policy import fair_use_policy
 from gatewayd.errors import ConfigError, NotFound, ValidationError
 from gatewayd.ops_view import CONSOLE_SOURCE
 from gatewayd.routing.fairuse_rules import BUILTIN_PLANS
-from gatewayd.storage.contacts import Page
 from gatewayd.storage.operations import (
     ALERT_KINDS,
     account_overrides,
@@ -156,12 +155,9 @@ class PlansPages(OpsBase):
         account = form_value(request, "account").strip()
         kind = form_value(request, "kind")
         kind = kind if kind in ALERT_KINDS else ""
-        number = page_number(request)
-        offset = (number - 1) * ALERTS_PER_PAGE
-        rows, total = await self._db.run(
-            "alerts", alerts_page, account, kind, offset, ALERTS_PER_PAGE
+        page = await self._paged(
+            request, "alerts", alerts_page, account, kind, per_page=ALERTS_PER_PAGE
         )
-        page = Page(rows, number, total, ALERTS_PER_PAGE)
         return self._page(
             request,
             "alerts.html",

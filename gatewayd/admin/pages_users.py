@@ -10,12 +10,11 @@ from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
 from gatewayd.admin.i18n import LANGUAGES
-from gatewayd.admin.pages_audit import OperatorBase, page_number
+from gatewayd.admin.pages_audit import OperatorBase
 from gatewayd.admin.rendering import form_value
 from gatewayd.errors import FieldError
 from gatewayd.security import generate_password, hash_secret
 from gatewayd.storage.accounts import ROLES
-from gatewayd.storage.contacts import Page
 from gatewayd.storage.user_admin import (
     UserRow,
     account_names,
@@ -28,7 +27,6 @@ from gatewayd.storage.user_admin import (
 )
 from gatewayd.storage.websessions import SessionInfo
 
-PER_PAGE = 50
 #: Generated console passwords: 16 characters of a 55-letter alphabet (about 92 bits).
 PASSWORD_LENGTH = 16
 
@@ -49,23 +47,16 @@ class UsersPages(OperatorBase):
         params = {k: form_value(request, k).strip() for k in ("account", "role", "q")}
         if params["role"] not in ROLES:
             params["role"] = ""
-        number = page_number(request)
-        rows, total = await self._db.run(
-            "find_users",
-            find_users,
-            params["account"],
-            params["role"],
-            params["q"],
-            (number - 1) * PER_PAGE,
-            PER_PAGE,
+        page = await self._paged(
+            request, "find_users", find_users, params["account"], params["role"], params["q"]
         )
         return self._page(
             request,
             "users.html",
             session,
             code,
-            users=rows,
-            page=Page(rows, number, total, PER_PAGE),
+            users=page.items,
+            page=page,
             filters=params,
             params={k: v for k, v in params.items() if v},
             roles=ROLES,
