@@ -26,10 +26,6 @@ def int_value(request: IRequest, name: str, default: int = 0) -> int:
     return int(text) if text.isdigit() and len(text) < 19 else default
 
 
-def page_number(request: IRequest) -> int:
-    return max(1, int_value(request, "page", 1))
-
-
 class AddressBook(ConsoleBase):
     async def _normaliser(self, session: SessionInfo) -> Normalise:
         """Numbers as this account types them: its default country, the configured level."""

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import ConsoleBase, app
-from gatewayd.admin.rendering import form_value, security_headers
+from gatewayd.admin.rendering import form_value, page_number, security_headers
 from gatewayd.errors import FieldError
 from gatewayd.storage.audit import AuditFilter, Who, audit_actions, audit_export, audit_page
 from gatewayd.storage.contacts import Page
@@ -37,11 +37,6 @@ def who(request: IRequest, session: SessionInfo) -> Who:
     """The audit log's actor for a console request (``console:LOGIN``) and its peer address."""
     address = request.getClientAddress()
     return Who(f"console:{session.user.login}", str(getattr(address, "host", "") or ""))
-
-
-def page_number(request: IRequest) -> int:
-    value = form_value(request, "page")
-    return max(1, min(int(value), 1_000_000)) if value.isdigit() else 1
 
 
 def _day(text: str) -> date | None:

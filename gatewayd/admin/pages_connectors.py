@@ -17,8 +17,7 @@ from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
 from gatewayd.admin.ops_pages import OpsBase, page_of, toml_table
-from gatewayd.admin.pages_audit import page_number
-from gatewayd.admin.rendering import form_value
+from gatewayd.admin.rendering import form_value, page_number
 from gatewayd.config import ConnectorConfig
 from gatewayd.errors import ConfigError, NotFound, ValidationError
 from gatewayd.ops_view import checked_connector

@@ -11,9 +11,9 @@ from __future__ import annotations
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
-from gatewayd.admin.book_base import ids_of, int_value, page_number
+from gatewayd.admin.book_base import ids_of, int_value
 from gatewayd.admin.pages_groups import GroupsPages
-from gatewayd.admin.rendering import form_value, security_headers
+from gatewayd.admin.rendering import form_value, page_number, security_headers
 from gatewayd.contacts.csvfile import MAX_BYTES, ParsedFile, export_contacts, parse_contacts
 from gatewayd.contacts.fields import Problem, check_contact, check_name
 from gatewayd.storage import contacts as book

@@ -7,8 +7,8 @@ from __future__ import annotations
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
-from gatewayd.admin.book_base import AddressBook, ids_of, page_number
-from gatewayd.admin.rendering import form_value
+from gatewayd.admin.book_base import AddressBook, ids_of
+from gatewayd.admin.rendering import form_value, page_number
 from gatewayd.contacts.fields import Problem, check_name, number_problem
 from gatewayd.storage import contacts as book
 from gatewayd.storage.websessions import SessionInfo

@@ -17,9 +17,8 @@ from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
 from gatewayd.admin.ops_pages import OpsBase, page_of, read_toml, toml_table
-from gatewayd.admin.pages_audit import page_number
 from gatewayd.admin.pages_operator import local_time
-from gatewayd.admin.rendering import form_value
+from gatewayd.admin.rendering import form_value, page_number
 from gatewayd.config import Config
 from gatewayd.config.policy import fair_use_policy
 from gatewayd.errors import ConfigError, NotFound, ValidationError

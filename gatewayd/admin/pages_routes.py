@@ -13,9 +13,8 @@ from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
 from gatewayd.admin.ops_pages import page_of, read_toml, toml_table
-from gatewayd.admin.pages_audit import page_number
 from gatewayd.admin.pages_plans import PlansPages, json_safe
-from gatewayd.admin.rendering import form_value
+from gatewayd.admin.rendering import form_value, page_number
 from gatewayd.errors import NotFound, ValidationError
 from gatewayd.routing.acceptance import Acceptance
 from gatewayd.routing.numbers import InvalidNumber

@@ -11,7 +11,7 @@ from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, ConsoleBase, app
 from gatewayd.admin.compose_form import clock_in, form_values
-from gatewayd.admin.rendering import form_value, security_headers
+from gatewayd.admin.rendering import form_value, page_number, security_headers
 from gatewayd.errors import Conflict, ValidationError
 from gatewayd.status import PENDING
 from gatewayd.storage.contacts import Page
@@ -41,11 +41,9 @@ FLASHES["deleted"] = "The selected messages have been deleted for good."
 FLASHES["none_selected"] = "Select at least one message first."
 
 
-def page_number(request: IRequest, size: int, total: int) -> int:
+def _page_within(request: IRequest, size: int, total: int) -> int:
     """The ``page`` asked for, within the list's pages."""
-    asked = form_value(request, "page", "1")
-    number = int(asked) if asked.isdigit() else 1
-    return min(max(1, number), max(1, -(-total // size)))
+    return min(page_number(request), max(1, -(-total // size)))
 
 
 def _ids(request: IRequest) -> list[int]:
@@ -81,7 +79,7 @@ class SentPages(ConsoleBase):
         session = await self._customer(request)
         account_id = session.user.account.id
         total = await self._db.run("count_batches", count_batches, account_id, archived)
-        number = page_number(request, BATCHES_PER_PAGE, total)
+        number = _page_within(request, BATCHES_PER_PAGE, total)
         offset = (number - 1) * BATCHES_PER_PAGE
         batches = await self._messages.batches(account_id, BATCHES_PER_PAGE, offset, archived)
         page = Page(batches, number, total, BATCHES_PER_PAGE)
@@ -149,7 +147,7 @@ class SentPages(ConsoleBase):
         info: BatchInfo = await self._db.run("batch_info", batch_info, batch_id, account_id)
         status = self._status_filter(request)
         total = info.counts[status or "all"]
-        number = page_number(request, RECIPIENTS_PER_PAGE, total)
+        number = _page_within(request, RECIPIENTS_PER_PAGE, total)
         offset = (number - 1) * RECIPIENTS_PER_PAGE
         rows = await self._db.run(
             "batch_statuses",

@@ -102,3 +102,16 @@ def form_value(request: IRequest, name: str, default: str = "") -> str:
         return bytes(values[0]).decode("utf-8")
     except UnicodeDecodeError:
         return default
+
+
+#: The highest ``page`` a list takes from a request (so that its offset stays small).
+MAX_PAGE = 1_000_000
+
+
+def page_number(request: IRequest) -> int:
+    """The list's ``page`` asked for: 1 to MAX_PAGE, 1 when missing or not a number."""
+    value = form_value(request, "page")
+    if not (value.isascii() and value.isdigit()):
+        return 1
+    digits = value.lstrip("0") or "0"  # int() of thousands of digits would raise
+    return MAX_PAGE if len(digits) > len(str(MAX_PAGE)) else max(1, min(int(digits), MAX_PAGE))
