@@ -27,6 +27,7 @@ from gatewayd.errors import FieldError, GatewayError, NotFound, PermissionDenied
 from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.submission import Submissions
 from gatewayd.security import tokens_equal
+from gatewayd.smpp.lockout import BindLockout, LockoutPolicy
 from gatewayd.storage.accounts import AccountStore
 from gatewayd.storage.database import Database
 from gatewayd.storage.fair_use import fair_use_view
@@ -146,6 +147,24 @@ class ConsoleBase:
             secure=self._config.secure_cookies or request.isSecure(),
             max_age=str(max_age).encode(),
         )
+
+    # -- guessing passwords ------------------------------------------------------------------
+    _lockout: BindLockout | None = None
+
+    def _login_lockout(self) -> BindLockout:
+        """Failed passwords per address and per login, at the login and at a password change
+        (whoever holds a stolen session may not guess the password behind it either)."""
+        if self._lockout is None:
+            config = self._config
+            policy = LockoutPolicy(
+                config.lockout_threshold, config.lockout_base, config.lockout_max
+            )
+            self._lockout = BindLockout(policy)
+        return self._lockout
+
+    @staticmethod
+    def _peer(request: IRequest) -> str:
+        return str(getattr(request.getClientAddress(), "host", "unknown"))
 
     # -- the customer's plan ----------------------------------------------------------------
     async def _quota(self, session: SessionInfo) -> Quota:

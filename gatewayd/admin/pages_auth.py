@@ -23,23 +23,11 @@ from gatewayd.admin.i18n import LANGUAGES
 from gatewayd.admin.rendering import STATIC, form_value, redirect
 from gatewayd.errors import AuthenticationFailed, GatewayError
 from gatewayd.security import new_token
-from gatewayd.smpp.lockout import BindLockout, LockoutPolicy
 
 log = Logger()
 
 
 class AuthPages(ConsoleBase):
-    _lockout: BindLockout | None = None
-
-    def _login_lockout(self) -> BindLockout:
-        if self._lockout is None:
-            config = self._config
-            policy = LockoutPolicy(
-                config.lockout_threshold, config.lockout_base, config.lockout_max
-            )
-            self._lockout = BindLockout(policy)
-        return self._lockout
-
     @app.handle_errors(NotLoggedIn)
     def _not_logged_in(self, request: IRequest, failure: Any) -> bytes:
         return redirect(request, "/login")
@@ -95,8 +83,7 @@ class AuthPages(ConsoleBase):
         if not tokens_match(cookie, form_value(request, "csrf_token")):
             return self.login_form(request, "The form has expired, please try again.", 403)
         login, password = form_value(request, "login"), form_value(request, "password")
-        peer = request.getClientAddress()
-        address = str(getattr(peer, "host", "unknown"))
+        address = self._peer(request)
         now = self._clock.seconds()
         lockout = self._login_lockout()
         if lockout.retry_after(address, login, now) > 0:

@@ -146,14 +146,21 @@ class ProfilePages(ConsoleBase):
         problem = password_problem(new, session.user.login)
         if new != form_value(request, "confirm"):
             problem = "The new password and its confirmation differ."
-        if problem is None:
+        address, login, now = self._peer(request), session.user.login, self._clock.seconds()
+        lockout = self._login_lockout()
+        code = 400
+        if lockout.retry_after(address, login, now) > 0:
+            problem, code = "Too many failed attempts: wait a few minutes and try again.", 429
+        elif problem is None:
             stored = await self._db.run("password_hash", password_hash, session.user.id)
             if not stored or not await self._db.offload(verify_secret, stored, old):
+                lockout.failed(address, login, now)
                 problem = "The current password is wrong."
         if problem is not None:
             return await self._customer_page(
-                request, "profile_password.html", session, 400, error=self._(session, problem)
+                request, "profile_password.html", session, code, error=self._(session, problem)
             )
+        lockout.succeeded(login)
         new_hash = await self._db.offload(hash_secret, new)
         cookie = (request.getCookie(SESSION_COOKIE) or b"").decode("ascii", "replace")
         await self._db.run(

@@ -237,3 +237,20 @@ async def test_smpp_password_reset_shows_a_new_one_once(any_rig: ConsoleRig) -> 
     assert found.group(1) not in (await browser.get("/profile")).text
     [(_actor, detail)] = db.run_sync("a", _audit, "reset smpp password")
     assert detail == "system_id: acme01" and found.group(1) not in detail
+
+
+@pytest_twisted.ensureDeferred
+async def test_guessing_the_current_password_locks_out_like_the_login(rig: ConsoleRig) -> None:
+    """A stolen session must not be a way to guess the password behind it: wrong current
+    passwords count as failed logins (threshold 5 by default), then both are refused."""
+    browser = await rig.customer("acme", "gus")
+    await browser.get("/profile/password")
+    change = {"old": "not my password", "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    codes = [(await browser.post("/profile/password", change)).code for _ in range(6)]
+    assert codes == [400] * 5 + [429]
+    right = await browser.post("/profile/password", {**change, "old": PASSWORD})
+    assert right.code == 429 and "essais infructueux" in right.text
+    login = Browser(rig.base)
+    await login.get("/login")
+    refused = await login.post("/login", {"login": "gus", "password": PASSWORD})
+    assert refused.code == 429
