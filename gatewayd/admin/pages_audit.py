@@ -13,8 +13,6 @@ The address is the TCP peer of the request: behind a reverse proxy it is the pro
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -22,7 +20,8 @@ from typing import Any, TypeVar
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import ConsoleBase, app
-from gatewayd.admin.rendering import form_value, page_number, security_headers
+from gatewayd.admin.rendering import csv_download, form_value, page_number
+from gatewayd.csvwriter import csv_file
 from gatewayd.errors import FieldError
 from gatewayd.storage.audit import AuditFilter, Who, audit_actions, audit_export, audit_page
 from gatewayd.storage.contacts import Page
@@ -30,7 +29,6 @@ from gatewayd.storage.websessions import SessionInfo
 
 PER_PAGE = 50
 T = TypeVar("T")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def who(request: IRequest, session: SessionInfo) -> Who:
@@ -64,11 +62,6 @@ def audit_filter(params: dict[str, str]) -> AuditFilter:
         since=None if since is None else _seconds(since),
         until=None if until is None else _seconds(until + timedelta(days=1)),
     )
-
-
-def _cell(value: str) -> str:
-    """No spreadsheet formula out of a user's text (CSV injection)."""
-    return f"'{value}" if value.startswith(_FORMULA) else value
 
 
 def _utc(moment: float, shown: str = "%Y-%m-%d %H:%M:%S") -> str:
@@ -150,23 +143,8 @@ class AuditPages(OperatorBase):
         session = await self._operator(request)
         found = audit_filter(self._audit_params(request))
         entries = await self._db.run("audit_export", audit_export, found)
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-        writer.writerow(
-            [self._(session, h) for h in ("Time (UTC)", "Who", "Account", "Action", "Detail", "IP")]
-        )
-        for e in entries:
-            writer.writerow(
-                [
-                    _utc(e.at),
-                    _cell(e.actor),
-                    _cell(e.account or ""),
-                    _cell(e.action),
-                    _cell(e.detail),
-                    e.ip,
-                ]
-            )
-        security_headers(request)
-        request.setHeader(b"Content-Type", b"text/csv; charset=utf-8")
-        request.setHeader(b"Content-Disposition", b'attachment; filename="audit.csv"')
-        return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")  # a BOM: Excel reads UTF-8
+        header = [
+            self._(session, h) for h in ("Time (UTC)", "Who", "Account", "Action", "Detail", "IP")
+        ]
+        rows = [[_utc(e.at), e.actor, e.account or "", e.action, e.detail, e.ip] for e in entries]
+        return csv_download(request, "audit.csv", csv_file(header, rows))

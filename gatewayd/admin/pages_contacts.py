@@ -13,7 +13,7 @@ from twisted.web.iweb import IRequest
 from gatewayd.admin.base import FLASHES, app
 from gatewayd.admin.book_base import ids_of, int_value
 from gatewayd.admin.pages_groups import GroupsPages
-from gatewayd.admin.rendering import form_value, page_number, security_headers
+from gatewayd.admin.rendering import csv_download, form_value, page_number
 from gatewayd.contacts.csvfile import MAX_BYTES, ParsedFile, export_contacts, parse_contacts
 from gatewayd.contacts.fields import Problem, check_contact, check_name
 from gatewayd.storage import contacts as book
@@ -165,10 +165,7 @@ class ContactsPages(GroupsPages):
     async def export(self, request: IRequest) -> bytes:
         session = await self._customer(request)
         rows = await self._db.run("export_contacts", book.export_rows, session.user.account.id)
-        security_headers(request)
-        request.setHeader(b"Content-Type", b"text/csv; charset=utf-8")
-        request.setHeader(b"Content-Disposition", b'attachment; filename="contacts.csv"')
-        return export_contacts(rows)
+        return csv_download(request, "contacts.csv", export_contacts(rows))
 
     @app.route("/contacts/import", methods=["GET"])
     async def import_form(self, request: IRequest) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +9,8 @@ from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, ConsoleBase, app
 from gatewayd.admin.compose_form import clock_in, form_values
-from gatewayd.admin.rendering import form_value, page_number, security_headers
+from gatewayd.admin.rendering import csv_download, form_value, page_number
+from gatewayd.csvwriter import csv_file
 from gatewayd.errors import Conflict, ValidationError
 from gatewayd.status import PENDING
 from gatewayd.storage.contacts import Page
@@ -48,11 +47,6 @@ def _page_within(request: IRequest, size: int, total: int) -> int:
 
 def _ids(request: IRequest) -> list[int]:
     return sorted({int(v) for v in form_values(request, "ids") if v.isdigit()})
-
-
-def _csv_cell(value: str) -> str:
-    # A cell starting with = + - @ would be a formula in a spreadsheet.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 class SentPages(ConsoleBase):
@@ -184,17 +178,15 @@ class SentPages(ConsoleBase):
         rows = await self._db.run(
             "batch_statuses", batch_statuses, batch_id, session.user.account.id, status, None
         )
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-        writer.writerow(["recipient", "status", "error", "updated_utc", "message_id"])
-        for r in rows:
-            updated = datetime.fromtimestamp(r.updated_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-            cells = [r.destination, r.status, r.error_code or "", updated, r.public_id]
-            writer.writerow([_csv_cell(c) for c in cells])
-        security_headers(request)
-        request.setHeader(b"Content-Type", b"text/csv; charset=utf-8")
-        request.setHeader(
-            b"Content-Disposition", f'attachment; filename="batch-{batch_id}.csv"'.encode()
-        )
-        # A BOM, so that spreadsheets read the file as UTF-8.
-        return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+        header = ["recipient", "status", "error", "updated_utc", "message_id"]
+        cells = [
+            [
+                r.destination,
+                r.status,
+                r.error_code or "",
+                datetime.fromtimestamp(r.updated_at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                r.public_id,
+            ]
+            for r in rows
+        ]
+        return csv_download(request, f"batch-{batch_id}.csv", csv_file(header, cells))

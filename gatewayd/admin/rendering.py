@@ -77,6 +77,14 @@ def security_headers(request: IRequest) -> None:
         request.setHeader(b"Strict-Transport-Security", b"max-age=31536000")
 
 
+def csv_download(request: IRequest, filename: str, body: bytes) -> bytes:
+    """``body``, a CSV file, as an attachment named ``filename``."""
+    security_headers(request)
+    request.setHeader(b"Content-Type", b"text/csv; charset=utf-8")
+    request.setHeader(b"Content-Disposition", f'attachment; filename="{filename}"'.encode())
+    return body
+
+
 def render(
     env: Environment, request: IRequest, template: str, code: int = 200, **context: Any
 ) -> str:

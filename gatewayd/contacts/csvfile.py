@@ -28,14 +28,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from gatewayd.contacts.fields import Entry, Normalise, Problem, check_contact
+from gatewayd.csvwriter import BOM, FORMULA, csv_file
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
 #: Fatal errors listed at most (a file of the wrong shape would list every row).
 MAX_FATAL = 100
 HEADER = ("Prénom", "Nom", "Numéro")
-_UTF8_BOM = b"\xef\xbb\xbf"
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 BAD_QUOTES = (
     'badly quoted field: a field that starts with " must end with " and then the separator'
     " (or be too long)"
@@ -82,10 +81,10 @@ def parse_contacts(data: bytes, normalise: Normalise) -> ParsedFile:
 def _decode(data: bytes, parsed: ParsedFile) -> str | None:
     """The file's text, or None with the fatal error recorded."""
     problem = _not_text(data)
-    if problem is None and data.startswith(_UTF8_BOM):
+    if problem is None and data.startswith(BOM):
         try:
             parsed.encoding = "UTF-8"
-            return data[len(_UTF8_BOM) :].decode("utf-8")
+            return data[len(BOM) :].decode("utf-8")
         except UnicodeDecodeError:
             problem = Problem("the file starts with a UTF-8 mark but is not valid UTF-8")
     if problem is None:
@@ -159,19 +158,11 @@ def _is_header(cells: list[str]) -> bool:
 
 def _unescape(cell: str) -> str:
     value = cell.strip()
-    if value.startswith("'") and value[1:2] in _FORMULA:
+    if value.startswith("'") and value[1:2] in FORMULA:
         return value[1:]
     return value
 
 
-def _escape(cell: str) -> str:
-    return "'" + cell if cell.startswith(_FORMULA) else cell
-
-
 def export_contacts(contacts: Iterable[tuple[str, str, str]]) -> bytes:
     """(first name, last name, number) rows as a CSV file Excel opens and we import back."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(HEADER)
-    writer.writerows((_escape(f), _escape(last), number) for f, last, number in contacts)
-    return _UTF8_BOM + out.getvalue().encode("utf-8")
+    return csv_file(HEADER, contacts)
