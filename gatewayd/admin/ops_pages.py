@@ -4,7 +4,6 @@ gateway (``Services.operations``), the audit's actor and address, and paging a l
 from __future__ import annotations
 
 import json
-import math
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -13,7 +12,7 @@ from typing import Any, TypeVar
 from gatewayd.admin.operations import Operations
 from gatewayd.admin.pages_audit import OperatorBase
 from gatewayd.errors import NotFound, ValidationError
-from gatewayd.storage.contacts import Page
+from gatewayd.storage.contacts import Page, page_within
 
 T = TypeVar("T")
 PAGE_SIZE = 25
@@ -22,8 +21,7 @@ _BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 def page_of(items: Sequence[T], number: int, size: int = PAGE_SIZE) -> Page[T]:
     """A page of a list held in memory (the contacts' :class:`Page`, which the pager reads)."""
-    last = max(1, math.ceil(len(items) / size))
-    number = min(number, last)
+    number = page_within(number, len(items), size)
     return Page(list(items[(number - 1) * size : number * size]), number, len(items), size)
 
 

@@ -13,7 +13,7 @@ from gatewayd.admin.rendering import csv_download, form_value, page_number
 from gatewayd.csvwriter import csv_file
 from gatewayd.errors import Conflict, ValidationError
 from gatewayd.status import PENDING
-from gatewayd.storage.contacts import Page
+from gatewayd.storage.contacts import Page, page_within
 from gatewayd.storage.messages import (
     STATUS_FILTERS,
     BatchInfo,
@@ -38,11 +38,6 @@ FLASHES["archived"] = "The selected messages have been archived."
 FLASHES["unarchived"] = "The selected messages are back in the sent messages."
 FLASHES["deleted"] = "The selected messages have been deleted for good."
 FLASHES["none_selected"] = "Select at least one message first."
-
-
-def _page_within(request: IRequest, size: int, total: int) -> int:
-    """The ``page`` asked for, within the list's pages."""
-    return min(page_number(request), max(1, -(-total // size)))
 
 
 def _ids(request: IRequest) -> list[int]:
@@ -73,7 +68,7 @@ class SentPages(ConsoleBase):
         session = await self._customer(request)
         account_id = session.user.account.id
         total = await self._db.run("count_batches", count_batches, account_id, archived)
-        number = _page_within(request, BATCHES_PER_PAGE, total)
+        number = page_within(page_number(request), total, BATCHES_PER_PAGE)
         offset = (number - 1) * BATCHES_PER_PAGE
         batches = await self._messages.batches(account_id, BATCHES_PER_PAGE, offset, archived)
         page = Page(batches, number, total, BATCHES_PER_PAGE)
@@ -141,7 +136,7 @@ class SentPages(ConsoleBase):
         info: BatchInfo = await self._db.run("batch_info", batch_info, batch_id, account_id)
         status = self._status_filter(request)
         total = info.counts[status or "all"]
-        number = _page_within(request, RECIPIENTS_PER_PAGE, total)
+        number = page_within(page_number(request), total, RECIPIENTS_PER_PAGE)
         offset = (number - 1) * RECIPIENTS_PER_PAGE
         rows = await self._db.run(
             "batch_statuses",

@@ -12,7 +12,7 @@ from gatewayd.api.errors import FieldError
 from gatewayd.errors import NotFound
 from gatewayd.storage.accounts import AccountInfo, account_info
 from gatewayd.storage.api_keys import authenticate
-from gatewayd.storage.contacts import Page
+from gatewayd.storage.contacts import Page, page_within
 from gatewayd.storage.models import Account, Batch, ContactGroup, Message
 
 
@@ -98,7 +98,7 @@ def batch_recipients(
     if status is not None:
         where.append(Message.status == status)
     total = s.scalar(select(func.count(Message.id)).where(*where)) or 0
-    number = min(number, max(1, -(-total // per_page)))
+    number = page_within(number, total, per_page)
     rows = s.execute(
         select(
             Message.public_id,

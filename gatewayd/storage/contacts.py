@@ -109,7 +109,8 @@ def _view(c: Contact, in_group: bool = False) -> ContactView:
     return ContactView(c.id, c.first_name, c.last_name, c.msisdn, in_group)
 
 
-def _page_number(number: int, total: int, per_page: int) -> int:
+def page_within(number: int, total: int, per_page: int) -> int:
+    """Page ``number`` of a list of ``total`` items, kept between the first and the last."""
     return min(max(1, number), max(1, ceil(total / per_page)))
 
 
@@ -117,7 +118,7 @@ def _paged(
     s: Session, query: Select[*tuple[Any, ...]], number: int, per_page: int
 ) -> tuple[list[Any], int, int]:
     total = s.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    number = _page_number(number, total, per_page)
+    number = page_within(number, total, per_page)
     rows = list(s.execute(query.limit(per_page).offset((number - 1) * per_page)))
     return rows, number, total
 
@@ -341,7 +342,7 @@ def group_members(
 ) -> Page[Member]:
     """The group's contacts by name, then its hand-added numbers, one page of them."""
     group = get_group(s, account_id, group_id)
-    number = _page_number(number, group.members, per_page)
+    number = page_within(number, group.members, per_page)
     offset = (number - 1) * per_page
     contacts = s.execute(
         select(Contact.id, Contact.first_name, Contact.last_name, Contact.msisdn)
