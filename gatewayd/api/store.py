@@ -13,7 +13,8 @@ from gatewayd.errors import NotFound
 from gatewayd.storage.accounts import AccountInfo, account_info
 from gatewayd.storage.api_keys import authenticate
 from gatewayd.storage.contacts import Page, page_within
-from gatewayd.storage.models import Account, Batch, ContactGroup, Message
+from gatewayd.storage.messages import own_batch
+from gatewayd.storage.models import Account, ContactGroup, Message
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,8 @@ def principal(s: Session, token: str, now: float) -> Principal | None:
     return Principal(account_info(account), found[1], account.default_country)
 
 
-def _own_batch(s: Session, account_id: int, batch_id: int) -> Batch:
-    batch = s.get(Batch, batch_id)
-    if batch is None or batch.account_id != account_id:
-        raise NotFound(f"no batch {batch_id}")
-    return batch
-
-
 def batch_info(s: Session, account_id: int, batch_id: int) -> BatchInfo:
-    batch = _own_batch(s, account_id, batch_id)
+    batch = own_batch(s, batch_id, account_id)
     counts = s.execute(
         select(Message.status, func.count(Message.id))
         .where(Message.batch_id == batch_id)
@@ -93,7 +87,7 @@ def batch_recipients(
     s: Session, account_id: int, batch_id: int, number: int, per_page: int, status: str | None
 ) -> Page[RecipientRow]:
     """One page of the batch's recipients, in the order they were accepted."""
-    _own_batch(s, account_id, batch_id)
+    own_batch(s, batch_id, account_id)
     where = [Message.batch_id == batch_id]
     if status is not None:
         where.append(Message.status == status)

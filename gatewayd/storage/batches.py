@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gatewayd.errors import Conflict, NotFound
 from gatewayd.status import Status
-from gatewayd.storage.messages import Outbound
+from gatewayd.storage.messages import Outbound, own_batch
 from gatewayd.storage.models import Batch, Contact, ContactGroup, GroupMember, GroupNumber
 from gatewayd.storage.raw import Raw
 from gatewayd.storage.traffic import load_queued
@@ -37,18 +37,11 @@ class BatchChange:
     enqueue: tuple[Outbound, ...] = ()
 
 
-def _own_batch(s: Session, batch_id: int, account_id: int | None) -> Batch:
-    batch = s.get(Batch, batch_id)
-    if batch is None or (account_id is not None and batch.account_id != account_id):
-        raise NotFound(f"no batch {batch_id}")
-    return batch
-
-
 def control_batch(
     s: Session, batch_id: int, account_id: int | None, action: BatchAction, now: float
 ) -> BatchChange:
     """Pause, resume or cancel a batch; None as ``account_id`` is the operator."""
-    batch = _own_batch(s, batch_id, account_id)
+    batch = own_batch(s, batch_id, account_id)
     if batch.state == CANCELLED:
         raise Conflict(f"batch {batch_id} is cancelled")
     raw = Raw(s)

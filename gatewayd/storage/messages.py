@@ -239,9 +239,7 @@ def message_view(s: Session, public_id: str, account_id: int | None) -> MessageV
 
 
 def batch_messages(s: Session, batch_id: int, account_id: int | None) -> list[MessageView]:
-    batch = s.get(Batch, batch_id)
-    if batch is None or (account_id is not None and batch.account_id != account_id):
-        raise NotFound(f"no batch {batch_id}")
+    own_batch(s, batch_id, account_id)
     rows = s.scalars(select(Message).where(Message.batch_id == batch_id).order_by(Message.id))
     return [_view(s, m) for m in rows]
 
@@ -324,16 +322,18 @@ class RecipientStatus:
     updated_at: float
 
 
-def _own_batch(s: Session, batch_id: int, account_id: int) -> Batch:
+def own_batch(s: Session, batch_id: int, account_id: int | None) -> Batch:
+    """The account's batch ``batch_id`` (any account's for None, the operator); another
+    account's is NotFound, as a missing one."""
     batch = s.get(Batch, batch_id)
-    if batch is None or batch.account_id != account_id:
+    if batch is None or (account_id is not None and batch.account_id != account_id):
         raise NotFound(f"no batch {batch_id}")
     return batch
 
 
 def batch_info(s: Session, batch_id: int, account_id: int) -> BatchInfo:
     """One of the account's batches with its counts per status filter; NotFound otherwise."""
-    batch = _own_batch(s, batch_id, account_id)
+    batch = own_batch(s, batch_id, account_id)
     by_status = dict(
         s.execute(
             select(Message.status, func.count(Message.id))
@@ -367,7 +367,7 @@ def batch_statuses(
     offset: int = 0,
 ) -> list[RecipientStatus]:
     """The recipients of one of the account's batches, filtered ("" for all), in order."""
-    _own_batch(s, batch_id, account_id)
+    own_batch(s, batch_id, account_id)
     query = select(
         Message.public_id,
         Message.destination,
@@ -386,7 +386,7 @@ def batch_statuses(
 def set_archived(s: Session, account_id: int, batch_ids: Sequence[int], archived: bool) -> int:
     """Archive (or bring back) several of the account's batches; all or none (NotFound)."""
     for batch_id in batch_ids:
-        _own_batch(s, batch_id, account_id).archived = archived
+        own_batch(s, batch_id, account_id).archived = archived
     return len(batch_ids)
 
 
@@ -394,7 +394,7 @@ def delete_batches(s: Session, account_id: int, batch_ids: Sequence[int]) -> int
     """Delete archived batches and their messages for good; all or none. Refused (Conflict)
     while a message is still on its way: its receipt would have nothing to update."""
     for batch_id in batch_ids:
-        if not _own_batch(s, batch_id, account_id).archived:
+        if not own_batch(s, batch_id, account_id).archived:
             raise Conflict(f"batch {batch_id} is not archived")
     waiting = s.scalar(
         select(func.count(Message.id)).where(
