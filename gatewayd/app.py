@@ -19,8 +19,8 @@ from gatewayd.admin.control import ControlApi
 from gatewayd.admin.rendering import Templates
 from gatewayd.admin.site import make_site
 from gatewayd.config import Config, ConnectorConfig, diff_config
+from gatewayd.config.password_file import read_password_file
 from gatewayd.config.policy import fair_use_policy, mo_table, number_plan, routing_table
-from gatewayd.errors import ConfigError
 from gatewayd.listeners import ListenerService
 from gatewayd.ops_view import GatewayOperations
 from gatewayd.pipeline.batches import BatchControl
@@ -58,15 +58,15 @@ log = Logger()
 PRUNE_INTERVAL = 3600.0
 
 
-def connector_password(name: str, conf: ConnectorConfig, source: str) -> str:
-    """The bind password: inline, or read from a file (systemd LoadCredential=)."""
+def connector_password(
+    name: str, conf: ConnectorConfig, source: str, within: str | None = None
+) -> str:
+    """The bind password: inline, or read from a file (systemd LoadCredential=); see
+    :func:`read_password_file` for the checks and ``within``. Blocking when there is a file."""
     if not conf.password_file:
         return conf.password
     key = f"connectors.{name}.password_file"
-    try:
-        return Path(conf.password_file).read_text(encoding="utf-8").strip()
-    except OSError as e:
-        raise ConfigError(source, key, f"cannot read {conf.password_file}: {e.strerror}") from None
+    return read_password_file(conf.password_file, source, key, within)
 
 
 class _OnStop(TypedService):
