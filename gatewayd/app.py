@@ -25,6 +25,7 @@ from gatewayd.listeners import ListenerService
 from gatewayd.ops_view import GatewayOperations
 from gatewayd.pipeline.batches import BatchControl
 from gatewayd.pipeline.callbacks import CallbackClient
+from gatewayd.pipeline.destinations import parse_networks
 from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.dispatcher import Dispatcher
 from gatewayd.pipeline.mailer import SmtpMailer
@@ -280,7 +281,11 @@ class Gateway(TypedMultiService):
             self._reactor,
             self.config.pipeline,
             BoundCustomers(factory),
-            CallbackClient(self._reactor, self.config.pipeline.callback_timeout),
+            CallbackClient(
+                self._reactor,
+                self.config.pipeline.callback_timeout,
+                allowed=parse_networks(self.config.callbacks.allowed_networks),
+            ),
         )
         self.outbox.setServiceParent(self)
         factory.on_receiver_bound = lambda account: self.outbox.account_bound(account.id)
@@ -301,6 +306,7 @@ class Gateway(TypedMultiService):
             self.config.admin,
             directory=self.directory,
             operations=operations,
+            callback_networks=parse_networks(self.config.callbacks.allowed_networks),
         )
         console = Console(services, Templates())
         site = make_site(console.resource(), self.config.admin.max_request_body)

@@ -100,8 +100,10 @@ class Cli:
 
     def cmd_account_callback(self, args: argparse.Namespace) -> int:
         from gatewayd.pipeline.callbacks import validate_callback_url
+        from gatewayd.pipeline.destinations import parse_networks
 
-        if args.url is not None and (reason := validate_callback_url(args.url)):
+        allowed = parse_networks(self.config(args).callbacks.allowed_networks)
+        if args.url is not None and (reason := validate_callback_url(args.url, allowed)):
             raise ValidationError(f"--url: {reason}")
         secret = None if args.remove else new_token()
         db = self.database(args)

@@ -24,6 +24,7 @@ from gatewayd.admin.operations import Operations
 from gatewayd.admin.rendering import Templates, form_value, redirect, render
 from gatewayd.config import AdminConfig
 from gatewayd.errors import FieldError, GatewayError, NotFound, PermissionDenied
+from gatewayd.pipeline.destinations import Networks
 from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.submission import Submissions
 from gatewayd.security import tokens_equal
@@ -86,6 +87,8 @@ class Services:
     operations: Operations | None = None
     #: The pipeline's cache of account settings, reloaded after an operator's change.
     directory: AccountDirectory | None = None
+    #: ``[callbacks] allowed_networks``: the private networks a callback URL may name.
+    callback_networks: Networks = ()
 
 
 class ConsoleBase:

@@ -21,7 +21,13 @@ class ApiPages(ConsoleBase):
     def api(self, request: IRequest) -> IResource:
         if self._api is None:
             services = self._services
-            api = Api(services.db, services.messages, services.submissions, services.clock)
+            api = Api(
+                services.db,
+                services.messages,
+                services.submissions,
+                services.clock,
+                callback_networks=services.callback_networks,
+            )
             self._api = api.resource()
         return self._api
 

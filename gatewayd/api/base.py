@@ -15,6 +15,7 @@ from gatewayd.api.errors import Unauthorized, from_werkzeug, translate, write_er
 from gatewayd.api.input import check_query
 from gatewayd.api.store import Principal, principal
 from gatewayd.errors import GatewayError
+from gatewayd.pipeline.destinations import Networks
 from gatewayd.pipeline.submission import Submissions
 from gatewayd.storage.database import Database
 from gatewayd.storage.messages import MessageStore
@@ -29,8 +30,15 @@ class ApiBase:
     app = app
 
     def __init__(
-        self, db: Database, messages: MessageStore, submissions: Submissions, clock: Any
+        self,
+        db: Database,
+        messages: MessageStore,
+        submissions: Submissions,
+        clock: Any,
+        *,
+        callback_networks: Networks = (),
     ) -> None:
+        self._callback_networks = callback_networks
         self._db = db
         self._messages = messages
         self._submissions = submissions

@@ -185,7 +185,9 @@ class MessagesApi(ApiBase):
         if "url" not in body:
             raise FieldError("url", "is required (null stops the callbacks)")
         url = text(body, "url", max_length=2000)
-        if url is not None and (reason := validate_callback_url(url)):
+        # An IP literal in a refused range is refused here; a name only when a callback is
+        # sent, as what it resolves to can change (gatewayd/pipeline/destinations.py).
+        if url is not None and (reason := validate_callback_url(url, self._callback_networks)):
             raise FieldError("url", reason)
         secret = text(body, "secret", max_length=128)
         if secret is not None and len(secret) < 16:

@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args, get_origin
 from gatewayd.config._schema import key_paths, parse, scalar_type
 from gatewayd.config.model import (
     AdminConfig,
+    CallbacksConfig,
     Config,
     ConnectorConfig,
     DatabaseConfig,
@@ -31,6 +32,7 @@ ENV_PREFIX = "GATEWAYD__"
 
 __all__ = [
     "AdminConfig",
+    "CallbacksConfig",
     "Config",
     "ConfigError",
     "ConnectorConfig",

@@ -262,6 +262,19 @@ class PipelineConfig:
     callback_timeout: float = checked(10.0, check=_positive)
 
 
+def _networks(value: Any) -> str | None:
+    from gatewayd.pipeline.destinations import networks_error
+
+    return networks_error(value)
+
+
+@dataclass(frozen=True)
+class CallbacksConfig:
+    # CIDRs that HTTP callbacks may reach although they are not public (loopback, private,
+    # link-local...): for a customer's receiver on the operator's own network.
+    allowed_networks: tuple[str, ...] = checked((), check=_networks)
+
+
 def _mo_routes(value: Any) -> str | None:
     for address in value:
         if not address or len(address) > 21 or not address.isalnum():
@@ -308,5 +321,6 @@ class Config:
     notifications: NotificationsConfig = NotificationsConfig()
     plans: Mapping[str, Mapping[str, Any]] = field(default_factory=_no_plans)
     pipeline: PipelineConfig = PipelineConfig()
+    callbacks: CallbacksConfig = CallbacksConfig()
     mo: MoConfig = MoConfig()
     demo: DemoConfig = DemoConfig()

@@ -32,10 +32,16 @@ from twisted.web.client import (
     ResponseNeverReceived,
 )
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IBodyProducer, IResponse
+from twisted.web.iweb import IBodyProducer, IPolicyForHTTPS, IResponse
 from zope.interface import implementer
 
 from gatewayd.errors import GatewayError
+from gatewayd.pipeline.destinations import (
+    DestinationRefused,
+    GuardedEndpoints,
+    Networks,
+    literal_refusal,
+)
 
 log = Logger()
 
@@ -48,19 +54,25 @@ DELIVERY_HEADER = "X-Gatewayd-Delivery"
 
 class CallbackFailed(GatewayError):
     """A POST that the customer did not acknowledge with a 2xx: ``status`` is the HTTP status
-    it answered, or None when there was no answer (refused, timed out, TLS, DNS...)."""
+    it answered, or None when there was no answer (refused, timed out, TLS, DNS...).
+    ``permanent``: trying again cannot help (the URL is invalid, or its destination is one
+    that callbacks may not reach), so the outbox does not retry it."""
 
-    def __init__(self, reason: str, status: int | None = None) -> None:
+    def __init__(self, reason: str, status: int | None = None, *, permanent: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.permanent = permanent
 
 
 # --- pure -------------------------------------------------------------------------------------
 
 
-def validate_callback_url(url: str) -> str | None:
-    """None when ``url`` can be a callback, else why not (shown to whoever set it)."""
+def validate_callback_url(url: str, allowed: Networks = ()) -> str | None:
+    """None when ``url`` can be a callback, else why not (shown to whoever set it). A host
+    that is an IP literal must be public or in ``allowed`` (``[callbacks] allowed_networks``);
+    a name is accepted here and what it resolves to is checked at each connection
+    (:mod:`gatewayd.pipeline.destinations`), since it can resolve differently later."""
     if len(url) > MAX_URL_LENGTH:
         return f"longer than {MAX_URL_LENGTH} characters"
     if not url.isascii() or not url.isprintable() or any(c.isspace() for c in url):
@@ -78,7 +90,7 @@ def validate_callback_url(url: str) -> str | None:
         # Credentials in a URL end up in logs and in the admin console; the signature is how
         # the customer authenticates us.
         return "must not contain a user name or password"
-    return None
+    return literal_refusal(parts.hostname, allowed)
 
 
 def sign(secret: bytes, timestamp: int, body: bytes) -> str:
@@ -249,23 +261,35 @@ class CallbackClient:
     """POSTs one signed JSON document and tells whether the customer took it (a 2xx).
 
     ``reactor`` must provide IReactorTime, IReactorTCP and IReactorPluggableNameResolver; its
-    ``callLater`` drives the timeout, which covers connecting, sending and reading the answer.
-    Connections are kept alive between POSTs to the same endpoint.
+    ``callLater`` drives the timeout, which covers resolving, connecting, sending and reading
+    the answer. Connections are kept alive between POSTs to the same endpoint. Every new
+    connection goes through :class:`GuardedEndpoints`: the host's addresses are checked and
+    the connection is made to a checked address, so only public addresses and ``allowed``
+    networks are reached; ``tls_policy`` (tests) replaces the Agent's usual certificate check.
     """
 
-    def __init__(self, reactor: IReactorTime, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        reactor: IReactorTime,
+        timeout: float = 10.0,
+        *,
+        allowed: Networks = (),
+        tls_policy: IPolicyForHTTPS | None = None,
+    ) -> None:
         self._reactor = reactor
         self._timeout = timeout
+        self._allowed = allowed
         self._pool = HTTPConnectionPool(reactor, persistent=True)
-        self._agent = Agent(reactor, pool=self._pool)
+        endpoints = GuardedEndpoints(reactor, allowed, tls_policy)
+        self._agent = Agent.usingEndpointFactory(reactor, endpoints, pool=self._pool)
 
     def post(
         self, url: str, secret: bytes, delivery_id: str, payload: Mapping[str, Any]
     ) -> Deferred[int]:
         """Fires with the HTTP status on a 2xx; fails with :class:`CallbackFailed` otherwise."""
-        invalid = validate_callback_url(url)
+        invalid = validate_callback_url(url, self._allowed)
         if invalid is not None:
-            return fail(CallbackFailed(f"invalid callback URL: {invalid}"))
+            return fail(CallbackFailed(f"invalid callback URL: {invalid}", permanent=True))
         body = encode_payload(payload)
         timestamp = int(self._reactor.seconds())
         headers = Headers(
@@ -298,6 +322,8 @@ class CallbackClient:
     def _failed(self, failure: Failure) -> Failure:
         if failure.check(CallbackFailed):
             return failure
+        if failure.check(DestinationRefused):
+            return Failure(CallbackFailed(failure.getErrorMessage(), permanent=True))
         if not failure.check(*_NETWORK_ERRORS):
             log.failure("unexpected error in an HTTP callback", failure)
         return Failure(CallbackFailed(_describe(failure)))

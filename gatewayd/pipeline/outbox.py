@@ -22,7 +22,7 @@ from twisted.python.failure import Failure
 
 from gatewayd.config import PipelineConfig
 from gatewayd.errors import GatewayError
-from gatewayd.pipeline.callbacks import backoff, mo_payload, receipt_payload
+from gatewayd.pipeline.callbacks import CallbackFailed, backoff, mo_payload, receipt_payload
 from gatewayd.pipeline.customer_pdus import mo_deliver, receipt_deliver
 from gatewayd.services import TypedService
 from gatewayd.smpp.concat import concat_info, parse_udh
@@ -30,6 +30,7 @@ from gatewayd.storage.committer import GroupCommitter
 from gatewayd.storage.database import Database
 from gatewayd.storage.traffic import (
     OUTBOX_DONE,
+    OUTBOX_PARK,
     OUTBOX_RETRY,
     OutboxRetry,
     OutboxRow,
@@ -209,6 +210,18 @@ class Outbox(TypedService):
         item = OutboxRetry(row.id, attempts, self._clock.seconds() + delay, why)
         return self._committer.add(OUTBOX_RETRY, item).addBoth(self._settled, row.id)
 
+    def _give_up(self, row: OutboxRow, why: str) -> Deferred[object]:
+        """Trying again cannot help (the destination is refused): the entry records why and
+        waits, untried, for its expiry."""
+        log.warn(
+            "{kind} for account {account} not delivered, not retried ({why})",
+            kind=row.kind,
+            account=row.account_id,
+            why=why,
+        )
+        item = OutboxRetry(row.id, row.attempts + 1, self._clock.seconds(), why)
+        return self._committer.add(OUTBOX_PARK, item).addBoth(self._settled, row.id)
+
     # --- HTTP and housekeeping ---------------------------------------------------------------
 
     def _sweep_soon(self) -> None:
@@ -267,6 +280,8 @@ class Outbox(TypedService):
             return self._committer.add(OUTBOX_DONE, row.id).addBoth(self._settled, row.id)
 
         def failed(failure: Failure) -> Deferred[object]:
+            if isinstance(failure.value, CallbackFailed) and failure.value.permanent:
+                return self._give_up(row, failure.getErrorMessage())
             return self._retry_later(row, failure.getErrorMessage())
 
         return d.addCallbacks(posted, failed)

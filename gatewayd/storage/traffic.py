@@ -404,6 +404,19 @@ def _outbox_retry(s: Session, items: Sequence[OutboxRetry]) -> list[None]:
 OUTBOX_RETRY: WriteKind[OutboxRetry, None] = WriteKind("outbox_retry", _outbox_retry)
 
 
+def _outbox_park(s: Session, items: Sequence[OutboxRetry]) -> list[None]:
+    """A permanent failure (a callback destination that is refused): the entry keeps its
+    last_error but is not tried again; due only after its expiry, it is dropped first."""
+    Raw(s).many(
+        "UPDATE outbox SET attempts = ?, next_at = expires_at + 1, last_error = ? WHERE id = ?",
+        [(i.attempts, i.error[:200], i.id) for i in items],
+    )
+    return [None] * len(items)
+
+
+OUTBOX_PARK: WriteKind[OutboxRetry, None] = WriteKind("outbox_park", _outbox_park)
+
+
 def _row(r: tuple[Any, ...]) -> OutboxRow:
     return OutboxRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5])
 

@@ -39,6 +39,7 @@ from gatewayd.pipeline.callbacks import (
     validate_callback_url,
     verify,
 )
+from gatewayd.pipeline.destinations import parse_networks
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: pytest-twisted ships no types; these keep the tests themselves checked.
@@ -47,6 +48,8 @@ async_yield_fixture: Callable[[F], F] = pytest_twisted.async_yield_fixture
 REAL: Any = reactor  # the global reactor's interfaces are not visible to mypy
 
 SECRET = b"whsec-test"
+#: The customer's test endpoint listens on 127.0.0.1, which only an allow-list lets through.
+LOCAL = parse_networks(["127.0.0.1/32"])
 PAYLOAD = {"type": "receipt", "message_id": "m1", "status": "delivered"}
 
 # --- URLs -----------------------------------------------------------------------------------
@@ -56,9 +59,10 @@ PAYLOAD = {"type": "receipt", "message_id": "m1", "status": "delivered"}
     "url",
     [
         "https://hooks.example.com/sms?token=abc",
-        "http://127.0.0.1:8080/cb",
+        "http://8.8.8.8:8080/cb",
         "HTTPS://Example.COM",
-        "http://[::1]:80/x",
+        "http://[2001:4860:4860::8888]:80/x",
+        "http://localhost:8080/cb",  # a name: what it resolves to is checked when sending
         "https://h/" + "a" * (2000 - len("https://h/")),
     ],
 )
@@ -82,11 +86,26 @@ def test_acceptable_callback_urls(url: str) -> None:
         ("https://example.com/a b", "without spaces"),
         ("https://example.com/\r\nX-Evil: 1", "without spaces"),
         ("https://bücher.example/", "ASCII"),
+        ("http://127.0.0.1:8080/cb", "127.0.0.1 is a loopback address"),
+        ("http://[::1]:80/x", "::1 is a loopback address"),
+        ("http://10.0.0.5/", "10.0.0.5 is a private address"),
+        ("http://169.254.169.254/latest/meta-data/", "is a link-local address"),
+        ("http://[::ffff:127.0.0.1]/", "is a loopback address"),
+        ("http://2130706433/", "127.0.0.1 is a loopback address"),  # what resolvers make of it
+        ("http://0x7f.1/", "127.0.0.1 is a loopback address"),
     ],
 )
 def test_refused_callback_urls(url: str, reason: str) -> None:
     refused = validate_callback_url(url)
     assert refused is not None and reason in refused
+
+
+def test_an_allow_listed_ip_literal_is_accepted() -> None:
+    allowed = parse_networks(["10.0.0.0/8", "127.0.0.1/32"])
+    assert validate_callback_url("http://10.0.0.5/hook", allowed) is None
+    assert validate_callback_url("http://127.0.0.1:8080/cb", allowed) is None
+    refused = validate_callback_url("http://127.0.0.2/", allowed)
+    assert refused == "callback destination 127.0.0.2 is a loopback address"
 
 
 # --- signature ------------------------------------------------------------------------------
@@ -274,7 +293,7 @@ async def endpoint() -> AsyncIterator[Endpoint]:
 
 @async_yield_fixture
 async def client() -> AsyncIterator[CallbackClient]:
-    c = CallbackClient(REAL, timeout=30.0)
+    c = CallbackClient(REAL, timeout=30.0, allowed=LOCAL)
     yield c
     await c.close()
 
@@ -349,6 +368,27 @@ async def test_connection_refused(client: CallbackClient) -> None:
 async def test_an_invalid_url_is_refused_before_connecting(client: CallbackClient) -> None:
     failed = await failure_of(client.post("https://u:p@example.com/", SECRET, "d", PAYLOAD))
     assert failed.status is None and "user name or password" in failed.reason
+    assert failed.permanent
+
+
+@ensure_deferred
+async def test_a_loopback_literal_is_refused_without_the_allow_list(endpoint: Endpoint) -> None:
+    client = CallbackClient(REAL, timeout=30.0)
+    try:
+        failed = await failure_of(client.post(endpoint.url + "/ok", SECRET, "d", PAYLOAD))
+    finally:
+        await client.close()
+    assert failed.permanent and failed.status is None
+    assert "callback destination 127.0.0.1 is a loopback address" in failed.reason
+    assert endpoint.hook.received == []
+
+
+@ensure_deferred
+async def test_a_failure_that_may_pass_later_is_not_permanent(
+    endpoint: Endpoint, client: CallbackClient
+) -> None:
+    failed = await failure_of(client.post(endpoint.url + "/fail", SECRET, "d1", PAYLOAD))
+    assert not failed.permanent
 
 
 @implementer(IReactorTime, IReactorPluggableNameResolver)
@@ -390,7 +430,7 @@ async def test_a_server_that_never_answers_times_out_on_the_injected_clock(
     clock = Clock()
     clock.advance(1_700_000_000.5)
     endpoint.hook.now = clock.seconds
-    client = CallbackClient(ClockedReactor(clock), timeout=10.0)
+    client = CallbackClient(ClockedReactor(clock), timeout=10.0, allowed=LOCAL)
     try:
         d = client.post(endpoint.url + "/hang", SECRET, "d1", PAYLOAD)
         outcome: list[int | Failure] = []
