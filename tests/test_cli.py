@@ -243,3 +243,15 @@ def test_an_account_callback_is_set_with_a_fresh_secret_and_removed(run: Run) ->
         "account", "callback", "-c", "CONF", "--name", "Nobody", "--url", "https://h/cb"
     )
     assert code != 0 and "Nobody" in err
+
+
+def test_an_account_callback_to_a_private_address_needs_the_allow_list(run: Run) -> None:
+    assert run("db", "upgrade", "-c", "CONF")[0] == 0
+    assert run("account", "create", "-c", "CONF", "--name", "Acme")[0] == 0
+    url = ("account", "callback", "-c", "CONF", "--name", "Acme", "--url", "http://10.0.0.5/cb")
+    code, _out, err = run(*url)
+    assert code != 0 and "--url: callback destination 10.0.0.5 is a private address" in err
+    with run.config.open("a", encoding="utf-8") as f:
+        f.write('[callbacks]\nallowed_networks = ["10.0.0.0/8"]\n')
+    code, out, _ = run(*url)
+    assert code == 0 and "go to http://10.0.0.5/cb" in out

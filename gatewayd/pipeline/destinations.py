@@ -134,7 +134,11 @@ def refusal(address: Address, allowed: Networks = ()) -> str | None:
     if is_allowed(address, allowed):
         return None
     kind = classify(address)
-    return None if kind is None else f"callback destination {address} is {kind}"
+    if kind is None:
+        return None
+    embedded = _embedded_ipv4(address)
+    shown = f"{address} ({embedded})" if embedded is not None else str(address)
+    return f"callback destination {shown} is {kind}"
 
 
 def literal_address(host: str) -> Address | None:

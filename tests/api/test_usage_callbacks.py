@@ -61,3 +61,27 @@ async def test_callbacks_set_read_and_stop_and_the_secret_is_never_shown(
     stopped = await api.call("PUT", "/callbacks", {"url": None})
     assert stopped.json == {"url": None, "secret_set": False}
     assert (await api.call("PUT", "/callbacks", {})).error["field"] == "url"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_callback_to_a_private_or_local_address_literal_is_refused(
+    rig: ConsoleRig,
+) -> None:
+    _id, api = await api_account(rig, "acme")
+    secret = "a-long-signing-secret-0123456789"
+    for url, said in [
+        ("http://10.0.0.5/hook", "callback destination 10.0.0.5 is a private address"),
+        ("http://169.254.169.254/latest/meta-data/", "is a link-local address"),
+        ("http://127.0.0.1:8080/", "is a loopback address"),
+        ("http://[::ffff:127.0.0.1]/", "is a loopback address"),
+        ("http://[fe80::1]/", "is a link-local address"),
+        ("http://100.64.0.1/", "is a shared (CGNAT) address"),
+        ("http://0x7f000001/", "127.0.0.1 is a loopback address"),
+    ]:
+        refused = await api.call("PUT", "/callbacks", {"url": url, "secret": secret})
+        assert refused.code == 400, url
+        assert refused.error["field"] == "url" and said in refused.error["message"], url
+    assert (await api.get("/callbacks")).json == {"url": None, "secret_set": False}
+    # A name is checked when the callback is sent (it can resolve differently later).
+    named = await api.call("PUT", "/callbacks", {"url": "http://localhost:8080/", "secret": secret})
+    assert named.code == 200

@@ -90,3 +90,34 @@ async def test_a_failing_callback_is_retried_after_its_back_off(
     assert len(endpoint.hook.received) == 2
     [kept] = await database.run("left", outbox_for, account_id, "http", 0, 10)
     assert kept.attempts == 2
+
+
+@ensure_deferred
+async def test_a_refused_destination_is_recorded_and_not_retried(
+    database: Database, endpoint: Endpoint
+) -> None:
+    rig = Rig(database, ScriptedConnector())
+    await rig.start()
+    # A name (accepted when set) that resolves to loopback, which is not allow-listed here.
+    url = endpoint.url.replace("127.0.0.1", "localhost") + "/ok"
+    account_id = await with_callback(rig, url)
+    poster = CallbackClient(callbacks.ClockedReactor(rig.clock))  # resolves on the real one
+    box = outbox(rig, poster)
+    try:
+        await box.sweep()
+        rig.clock.advance(rig.pipeline.outbox_expiry - 1)  # every back-off long past
+        await box.sweep()
+    finally:
+        await poster.close()
+    assert endpoint.hook.received == []
+
+    def entry(s: Any) -> tuple[Any, ...]:
+        query = text("SELECT attempts, last_error FROM outbox WHERE account_id = :a")
+        return tuple(s.execute(query, {"a": account_id}).one())
+
+    attempts, last_error = await database.run("entry", entry)
+    assert attempts == 1  # tried once, never again
+    assert last_error.startswith("callback destination ") and "is a loopback address" in last_error
+    rig.clock.advance(2)  # past its expiry: dropped as any other
+    await box.sweep()
+    assert await database.run("left", outbox_for, account_id, "http", 0, 10) == []
