@@ -50,12 +50,13 @@ def connector_from_spec(name: str, spec: Mapping[str, Any]) -> ConnectorConfig:
     return config
 
 
-def checked_connector(name: str, spec: Mapping[str, Any]) -> ConnectorConfig:
-    """:func:`connector_from_spec`, and its password file readable, as at start."""
+def checked_connector(name: str, spec: Mapping[str, Any], secrets_dir: str) -> ConnectorConfig:
+    """:func:`connector_from_spec`, and its password file readable, as at start, and in
+    ``secrets_dir`` (``[admin] connector_secrets_dir``). Blocking: run it off the reactor."""
     from gatewayd.app import connector_password
 
     config = connector_from_spec(name, spec)
-    connector_password(name, config, CONSOLE_SOURCE)
+    connector_password(name, config, CONSOLE_SOURCE, secrets_dir)
     return config
 
 
@@ -104,7 +105,11 @@ class GatewayOperations(TypedService):
             self._console[name] = stored.updated_at
             return
         self._console[name] = stored.updated_at
-        await self.put_connector(name, config)
+        secrets_dir = self._gateway.config.admin.connector_secrets_dir
+        try:
+            await self.put_connector(name, config, secrets_dir)
+        except ConfigError as error:  # its password file gone, or out of the secrets dir
+            log.error("console connector not started: {error}", error=str(error))
 
     async def _apply_plans(self, stored: list[StoredSpec]) -> None:
         version = tuple((p.name, p.updated_at) for p in stored)
@@ -199,11 +204,15 @@ class GatewayOperations(TypedService):
         live.startService()
         self._gateway.dispatcher.pump(name)
 
-    async def put_connector(self, name: str, config: ConnectorConfig) -> None:
+    async def put_connector(
+        self, name: str, config: ConnectorConfig, secrets_dir: str | None = None
+    ) -> None:
         from gatewayd.app import connector_password
 
         gateway = self._gateway
-        password = connector_password(name, config, CONSOLE_SOURCE)  # before the old one goes
+        source = gateway._source if secrets_dir is None else CONSOLE_SOURCE
+        # On a thread, and before the old one goes.
+        password = await gateway.db.offload(connector_password, name, config, source, secrets_dir)
         old = gateway.connectors.pop(name, None)
         if old is not None and old.parent is not None:
             await old.disownServiceParent()  # type: ignore[no-untyped-call]

@@ -76,8 +76,11 @@ class Operations(Protocol):
         """Unbind and bind again."""
         ...
 
-    async def put_connector(self, name: str, config: ConnectorConfig) -> None:
-        """Start a console connector, or replace it (the old one unbinds first)."""
+    async def put_connector(
+        self, name: str, config: ConnectorConfig, secrets_dir: str | None = None
+    ) -> None:
+        """Start a connector, or replace it (the old one unbinds first); its password file
+        read on a thread, in ``secrets_dir`` for a console connector (None: the file's)."""
         ...
 
     async def reload_routes(self) -> None:

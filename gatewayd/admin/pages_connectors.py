@@ -156,12 +156,16 @@ class ConnectorsPages(OpsBase):
             if ops.name_taken(name):
                 raise ValidationError("This name is taken by another connector.")
             spec = spec_from_form(request, name, None)
-            checked_connector(name, spec)
+            await self._conn_checked(name, spec)
         except (ConfigError, ValidationError) as error:
             fields = {**form_of(None), **_posted(request), "name": name}
             message = self._(session, error.message)
             return self._conn_form(request, session, "", fields, message, 400)
         return await self._conn_save(request, by, now, name, spec, create=True)
+
+    async def _conn_checked(self, name: str, spec: dict[str, Any]) -> None:
+        """Parsed as the file's; its password file read on a thread, never the reactor."""
+        await self._db.offload(checked_connector, name, spec, self._config.connector_secrets_dir)
 
     async def _conn_save(
         self, request: IRequest, by: Who, now: float, name: str, spec: dict[str, Any], create: bool
@@ -196,7 +200,7 @@ class ConnectorsPages(OpsBase):
             raise NotFound("no such connector")
         try:
             spec = spec_from_form(request, name, stored)
-            checked_connector(name, spec)
+            await self._conn_checked(name, spec)
         except ConfigError as error:
             fields = {**form_of(stored), **_posted(request)}
             return self._conn_form(request, session, name, fields, error.message, 400)

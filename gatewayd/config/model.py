@@ -93,6 +93,8 @@ class AdminConfig:
     lockout_threshold: int = checked(5, check=_positive)
     lockout_base: float = checked(60.0, check=_positive)
     lockout_max: float = checked(3600.0, check=_positive)
+    #: The only directory a console connector's password_file may be in; "" allows none.
+    connector_secrets_dir: str = ""
 
 
 @dataclass(frozen=True)

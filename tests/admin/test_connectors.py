@@ -4,10 +4,14 @@ enable, disable and reconnect without a restart."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Any
 
+import pytest
 import pytest_twisted
 from sqlalchemy import select
+from twisted.python.threadable import isInIOThread
 
 from gatewayd.storage.models import AuditEntry, Connector
 from tests.admin.conftest import ConsoleRig
@@ -54,7 +58,7 @@ async def test_a_connector_is_added_checked_as_the_config_file_is(any_rig: Conso
     await admin.get("/admin/connectors/new")
     missing = {**form, "port": str(port), "password": "", "password_file": "/nonexistent/pw"}
     unreadable = await admin.post("/admin/connectors", missing)
-    assert unreadable.code == 400 and "connectors.up2.password_file: cannot read" in unreadable.text
+    assert unreadable.code == 400 and "connectors.up2.password_file: " in unreadable.text
     await admin.get("/admin/connectors/new")
     taken = await admin.post("/admin/connectors", {**form, "name": "sim", "port": str(port)})
     assert taken.code == 400
@@ -183,5 +187,85 @@ async def test_a_config_connector_off_in_the_file_can_be_started(tmp_path: Path)
         await admin.get("/admin/connectors/spare")
         assert (await admin.post("/admin/connectors/spare/enable")).code == 303
         await until(lambda: _bound(rig, "spare") and _bound(rig, "sim"))
+    finally:
+        await rig.gateway.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_console_connector_takes_no_password_file_by_default(
+    rig: ConsoleRig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``[admin] connector_secrets_dir`` an admin cannot name a file: else the first
+    bytes of any file the daemon reads would go, as the bind password, to a host of theirs.
+    The password is read on a thread, never on the reactor."""
+    import gatewayd.app
+
+    on_reactor: list[bool] = []
+    real = gatewayd.app.connector_password
+
+    def spy(*args: Any) -> str:
+        on_reactor.append(isInIOThread())
+        return real(*args)
+
+    monkeypatch.setattr(gatewayd.app, "connector_password", spy)
+    secret = tmp_path / "secret"
+    secret.write_text("theirs", encoding="utf-8")
+    admin = await rig.operator("olga")
+    port = rig.gateway.config.connectors["sim"].port
+    form = {"name": "up2", "host": "127.0.0.1", "port": str(port), "system_id": "gatewayd"}
+    await admin.get("/admin/connectors/new")
+    refused = await admin.post("/admin/connectors", {**form, "password_file": str(secret)})
+    assert refused.code == 400
+    assert "connectors.up2.password_file: " in refused.text
+    assert "connector_secrets_dir" in refused.text and "up2" not in rig.gateway.connectors
+    await admin.get("/admin/connectors/new")
+    inline = {**form, "password": "secret", "enabled": "1"}
+    assert (await admin.post("/admin/connectors", inline)).code == 303
+    await until(lambda: _bound(rig, "up2"))
+    assert on_reactor and not any(on_reactor)  # the form's check and the connector's start
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_console_password_file_is_a_small_file_in_the_secrets_dir(
+    tmp_path: Path,
+) -> None:
+    from tests.e2e.conftest import free_port
+
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "up2").write_text("secret\n", encoding="utf-8")  # the simulator's
+    (secrets / "zero").symlink_to("/dev/zero")
+    (secrets / "bin").write_bytes(b"\xff\xfe")
+    outside = tmp_path / "outside"
+    outside.write_text("theirs", encoding="utf-8")
+    (secrets / "escape").symlink_to(outside)
+    os.mkfifo(secrets / "fifo")
+    port = free_port()
+    rig = await custom_rig(
+        f"sqlite:///{tmp_path}/gatewayd.db",
+        {"admin": {"connector_secrets_dir": str(secrets)}},
+        port,
+    )
+    try:
+        admin = await rig.operator("olga")
+        form = {"name": "up2", "host": "127.0.0.1", "port": str(port), "system_id": "gatewayd"}
+        expected = {
+            str(outside): "must be a file in",
+            str(secrets / "escape"): "must be a file in",
+            str(secrets / "zero"): "must be a file in",  # /dev/zero, resolved
+            str(secrets / "fifo"): "is not a regular file",
+            str(secrets / "bin"): "is not UTF-8 text",
+        }
+        for path, reason in expected.items():
+            await admin.get("/admin/connectors/new")
+            bad = await admin.post("/admin/connectors", {**form, "password_file": path})
+            assert bad.code == 400, path
+            assert "connectors.up2.password_file: " in bad.text and reason in bad.text, path
+        assert "up2" not in rig.gateway.connectors
+        await admin.get("/admin/connectors/new")
+        good = {**form, "password_file": str(secrets / "up2"), "enabled": "1"}
+        assert (await admin.post("/admin/connectors", good)).code == 303
+        await until(lambda: _bound(rig, "up2"))
+        assert rig.gateway.connectors["up2"].password == "secret"
     finally:
         await rig.gateway.stopService()
