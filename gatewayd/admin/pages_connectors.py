@@ -75,7 +75,7 @@ def spec_from_form(request: IRequest, name: str, stored: dict[str, Any] | None) 
         raw = form_value(request, key).strip()
         if raw:
             spec[key] = _typed(key, raw)
-    if stored and "password" not in spec and stored.get("password"):
+    if stored and stored.get("password") and not spec.keys() & {"password", "password_file"}:
         spec["password"] = stored["password"]  # an empty password field keeps the old one
     if form_value(request, "tls"):
         spec["tls"] = True

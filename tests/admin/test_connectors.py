@@ -269,3 +269,37 @@ async def test_a_console_password_file_is_a_small_file_in_the_secrets_dir(
         assert rig.gateway.connectors["up2"].password == "secret"
     finally:
         await rig.gateway.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_edit_switches_from_an_inline_password_to_a_file(tmp_path: Path) -> None:
+    """An empty password field keeps the stored password only when no file is given."""
+    from tests.e2e.conftest import free_port
+
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "up2").write_text("secret\n", encoding="utf-8")
+    port = free_port()
+    rig = await custom_rig(
+        f"sqlite:///{tmp_path}/gatewayd.db",
+        {"admin": {"connector_secrets_dir": str(secrets)}},
+        port,
+    )
+    try:
+        admin = await rig.operator("olga")
+        form = {"name": "up2", "host": "127.0.0.1", "port": str(port), "system_id": "gatewayd"}
+        form |= {"enabled": "1"}
+        await admin.get("/admin/connectors/new")
+        assert (await admin.post("/admin/connectors", {**form, "password": "inline"})).code == 303
+        await admin.get("/admin/connectors/up2/edit")
+        to_file = {**form, "password": "", "password_file": str(secrets / "up2")}
+        switched = await admin.post("/admin/connectors/up2", to_file)
+        assert switched.code == 303, switched.text
+        await until(lambda: _bound(rig, "up2"))
+        assert rig.gateway.connectors["up2"].password == "secret"
+        row = rig.gateway.db.run_sync(
+            "row", lambda s: s.scalar(select(Connector).where(Connector.name == "up2"))
+        )
+        assert "password" not in json.loads(row.spec)
+    finally:
+        await rig.gateway.stopService()
