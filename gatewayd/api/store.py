@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gatewayd.api.errors import FieldError
 from gatewayd.errors import NotFound
-from gatewayd.storage.accounts import AccountInfo, account_info
+from gatewayd.storage.accounts import AccountInfo, account_info, callbacks_due_now
 from gatewayd.storage.api_keys import authenticate
 from gatewayd.storage.contacts import Page, page_within
 from gatewayd.storage.messages import own_batch
@@ -139,4 +139,6 @@ def set_callback_settings(
         account.callback_secret = secret
     elif account.callback_secret is None:
         raise FieldError("secret", "is required the first time a callback URL is set")
+    if url is not None:
+        callbacks_due_now(s, account_id)
     return CallbackSettings(account.callback_url, account.callback_secret is not None)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ipaddress import ip_network
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twisted.internet.defer import Deferred
@@ -15,7 +15,7 @@ from twisted.internet.defer import Deferred
 from gatewayd.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
 from gatewayd.security import hash_secret, verify_secret
 from gatewayd.storage.database import Database
-from gatewayd.storage.models import Account, Credential, User
+from gatewayd.storage.models import Account, Credential, OutboxEntry, User
 
 AccountKind = Literal["operator", "customer"]
 #: admin: the operator's administrators; viewer: the operator's read-only staff; manager: a
@@ -320,3 +320,16 @@ def set_callback(s: Session, name: str, url: str | None, secret: str | None) -> 
     if account is None:
         raise NotFound(f"no account named {name!r}")
     account.callback_url, account.callback_secret = url, secret
+    if url is not None:
+        callbacks_due_now(s, account.id)
+
+
+def callbacks_due_now(s: Session, account_id: int) -> None:
+    """A callback URL was set: what waits for it is tried again at the next outbox pass,
+    back-off forgotten, including entries given up on (a refused destination, see
+    gatewayd/pipeline/destinations.py), since the new URL may be one that works."""
+    s.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.account_id == account_id, OutboxEntry.channel == "http")
+        .values(next_at=OutboxEntry.created_at)
+    )

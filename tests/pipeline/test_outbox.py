@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import text
 from twisted.internet.defer import Deferred
 
+from gatewayd.api.store import set_callback_settings
 from gatewayd.pipeline.callbacks import CallbackClient
+from gatewayd.pipeline.destinations import parse_networks
 from gatewayd.pipeline.outbox import Outbox
 from gatewayd.storage.database import Database
 from gatewayd.storage.traffic import outbox_for
@@ -120,4 +122,31 @@ async def test_a_refused_destination_is_recorded_and_not_retried(
     assert last_error.startswith("callback destination ") and "is a loopback address" in last_error
     rig.clock.advance(2)  # past its expiry: dropped as any other
     await box.sweep()
+    assert await database.run("left", outbox_for, account_id, "http", 0, 10) == []
+
+
+@ensure_deferred
+async def test_setting_the_url_again_retries_what_was_given_up(
+    database: Database, endpoint: Endpoint
+) -> None:
+    rig = Rig(database, ScriptedConnector())
+    await rig.start()
+    url = endpoint.url.replace("127.0.0.1", "localhost") + "/ok"
+    account_id = await with_callback(rig, url)
+    refusing = CallbackClient(callbacks.ClockedReactor(rig.clock))
+    try:
+        await outbox(rig, refusing).sweep()
+    finally:
+        await refusing.close()
+    [parked] = await database.run("left", outbox_for, account_id, "http", 0, 10)
+    assert parked.attempts == 1
+    # The operator allow-listed the receiver (a restart), the customer PUTs its URL again.
+    await database.run("put", set_callback_settings, account_id, url, None)
+    allowed = parse_networks(["127.0.0.1/32", "::1"])
+    poster = CallbackClient(callbacks.ClockedReactor(rig.clock), allowed=allowed)
+    try:
+        await outbox(rig, poster).sweep()
+    finally:
+        await poster.close()
+    assert len(endpoint.hook.received) == 1
     assert await database.run("left", outbox_for, account_id, "http", 0, 10) == []
