@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import ipaddress as ip
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
+from twisted.internet import ssl
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import (
     IConnector,
@@ -17,11 +19,14 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import ClientFactory
 from twisted.internet.task import Clock
+from twisted.python.failure import Failure
+from twisted.web.client import BrowserLikePolicyForHTTPS
+from twisted.web.server import Site
 from zope.interface import implementer
 
 from gatewayd.config import parse_config
 from gatewayd.errors import ConfigError
-from gatewayd.pipeline.callbacks import CallbackClient
+from gatewayd.pipeline.callbacks import CallbackClient, CallbackFailed
 from gatewayd.pipeline.destinations import (
     classify,
     literal_address,
@@ -31,6 +36,7 @@ from gatewayd.pipeline.destinations import (
 )
 from tests.pipeline import test_callbacks as callbacks
 from tests.pipeline.test_callbacks import PAYLOAD, REAL, SECRET, Endpoint, ensure_deferred
+from tests.smpp.certificates import make_certificate
 
 endpoint = callbacks.endpoint
 failure_of = callbacks.failure_of
@@ -251,3 +257,43 @@ async def test_a_name_without_addresses_is_a_dns_error_that_is_retried(
         await client.close()
     assert not failed.permanent and "DNSLookupError" in failed.reason
     assert "gone.example" in failed.reason
+
+
+async def _post_over_tls(tmp_path: Path, served_name: str) -> tuple[int | Failure, list[str]]:
+    """POST to https://hooks.example (resolved to 127.0.0.1) served with a certificate for
+    ``served_name``; what the POST gave, and the hosts connected to."""
+    cert_path, key_path = make_certificate(tmp_path, served_name)
+    cert_pem = cert_path.read_bytes()
+    server = ssl.PrivateCertificate.loadPEM(cert_pem + key_path.read_bytes()).options()
+    hook = callbacks.Hook(REAL.seconds)
+    port = REAL.listenSSL(0, Site(hook), server, interface="127.0.0.1")
+    reactor = ResolvingReactor(TableResolver({"hooks.example": [["127.0.0.1"]]}))
+    policy = BrowserLikePolicyForHTTPS(trustRoot=ssl.Certificate.loadPEM(cert_pem))
+    client = CallbackClient(reactor, allowed=parse_networks(["127.0.0.1/32"]), tls_policy=policy)
+    url = f"https://hooks.example:{port.getHost().port}/ok"
+    try:
+        outcome: int | Failure = await client.post(url, SECRET, "d1", PAYLOAD)
+    except CallbackFailed:
+        outcome = Failure()
+    finally:
+        await client.close()
+        await port.stopListening()
+    return outcome, reactor.connected
+
+
+@ensure_deferred
+async def test_https_goes_to_the_checked_address_and_checks_the_certificate_name(
+    tmp_path: Path,
+) -> None:
+    outcome, connected = await _post_over_tls(tmp_path, "hooks.example")
+    assert outcome == 200 and connected == ["127.0.0.1"]
+
+
+@ensure_deferred
+async def test_https_refuses_a_certificate_for_another_name(tmp_path: Path) -> None:
+    outcome, connected = await _post_over_tls(tmp_path, "other.example")
+    assert isinstance(outcome, Failure) and connected == ["127.0.0.1"]
+    failed = outcome.value
+    assert isinstance(failed, CallbackFailed) and not failed.permanent
+    # Checked against the URL's name, not against the address connected to.
+    assert "DNSMismatch" in failed.reason and "hooks.example" in failed.reason
