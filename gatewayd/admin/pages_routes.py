@@ -15,7 +15,7 @@ from gatewayd.admin.base import FLASHES, app
 from gatewayd.admin.ops_pages import page_of, read_toml, toml_table
 from gatewayd.admin.pages_plans import PlansPages, json_safe
 from gatewayd.admin.rendering import form_value, page_number
-from gatewayd.errors import NotFound, ValidationError
+from gatewayd.errors import Conflict, NotFound, ValidationError
 from gatewayd.routing.acceptance import Acceptance
 from gatewayd.routing.numbers import InvalidNumber
 from gatewayd.routing.rules_parse import parse_rules, rule_to_mapping
@@ -163,10 +163,10 @@ class RoutesPages(PlansPages):
             spec = self._route_spec(request)
             position = form_value(request, "position")
             at = int(position) - 1 if position.isdigit() and int(position) > 0 else None
-            await self._db.run("add_route", add_route_rule, spec, at, by.actor, now)
-        except ValidationError as error:
+            await self._db.run("add_route", add_route_rule, spec, at, by.actor, now, by.ip)
+        except (ValidationError, Conflict) as error:  # a taken name too: the form again
             text = form_value(request, "rule")
-            return self._route_form(request, session, "", text, error.message, 400)
+            return self._route_form(request, session, "", text, error.message, error.http_status)
         return await self._routes_changed(request, "route_saved")
 
     async def _routes_changed(self, request: IRequest, flash: str) -> bytes:
@@ -187,9 +187,9 @@ class RoutesPages(PlansPages):
         try:
             spec = self._route_spec(request)
             await self._db.run("edit_route", edit_route_rule, name, spec, actor, ip, now)
-        except ValidationError as error:
+        except (ValidationError, Conflict) as error:  # a taken name too: the form again
             text = form_value(request, "rule")
-            return self._route_form(request, session, name, text, error.message, 400)
+            return self._route_form(request, session, name, text, error.message, error.http_status)
         return await self._routes_changed(request, "route_saved")
 
     @app.route("/admin/routes/<name>/delete", methods=["GET"])
@@ -201,7 +201,7 @@ class RoutesPages(PlansPages):
     @app.route("/admin/routes/<name>/delete", methods=["POST"])
     async def route_delete(self, request: IRequest, name: str) -> bytes:
         _session, by, now = await self._writer(request)
-        await self._db.run("remove_route", remove_route_rule, name, by.actor, now)
+        await self._db.run("remove_route", remove_route_rule, name, by.actor, now, by.ip)
         return await self._routes_changed(request, "route_deleted")
 
     @app.route("/admin/routes/<name>/<direction>", methods=["POST"])

@@ -34,9 +34,15 @@ def route_rules_version(s: Session) -> tuple[int, float]:
 
 
 def add_route_rule(
-    s: Session, spec: Mapping[str, Any], position: int | None, actor: str, now: float
+    s: Session,
+    spec: Mapping[str, Any],
+    position: int | None,
+    actor: str,
+    now: float,
+    ip: str = "",
 ) -> None:
-    """Insert a rule at ``position`` (0 first; None last); the spec is checked first."""
+    """Insert a rule at ``position`` (0 first; None last); the spec is checked first. ``ip``:
+    the console's peer address, for the audit log ("" from the CLI)."""
     try:
         (rule,) = parse_rules([spec], "rule")
     except ValueError as error:
@@ -48,12 +54,12 @@ def add_route_rule(
     for index, row in enumerate(rows):
         row.position = index if index < at else index + 1
     s.add(RouteRule(position=at, name=rule.name, spec=json.dumps(spec), updated_at=now))
-    audit(s, actor, None, "add route", json.dumps(spec, sort_keys=True), now)
+    audit(s, actor, None, "add route", json.dumps(spec, sort_keys=True), now, ip)
 
 
-def remove_route_rule(s: Session, name: str, actor: str, now: float) -> None:
+def remove_route_rule(s: Session, name: str, actor: str, now: float, ip: str = "") -> None:
     row = s.scalar(select(RouteRule).where(RouteRule.name == name))
     if row is None:
         raise NotFound(f"no routing rule {name!r} in the database")
     s.delete(row)
-    audit(s, actor, None, "remove route", name, now)
+    audit(s, actor, None, "remove route", name, now, ip)

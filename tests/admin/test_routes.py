@@ -125,3 +125,33 @@ async def test_the_config_files_rules_come_after_read_only(tmp_path: Path) -> No
         assert "rule &#39;file-rule&#39;: matched" in explained.text
     finally:
         await rig.gateway.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_taken_name_shows_the_form_again_and_each_change_has_the_address(
+    any_rig: ConsoleRig,
+) -> None:
+    from sqlalchemy import select
+
+    from gatewayd.storage.models import AuditEntry
+
+    admin = await any_rig.operator("olga")
+    assert await _add(admin, REJECT) == 303
+    assert await _add(admin, VIA_SIM) == 303
+    await admin.get("/admin/routes/new")
+    again = await admin.post("/admin/routes", {"rule": VIA_SIM, "position": ""})
+    assert again.code == 409
+    assert "<textarea" in again.text and "22377" in again.text  # the form, with what was typed
+    assert "to-sim" in again.text and "exists" in again.text
+    await admin.get("/admin/routes/no-mali/edit")
+    taken = await admin.post("/admin/routes/no-mali", {"rule": VIA_SIM})
+    assert taken.code == 409 and "<textarea" in taken.text and "exists" in taken.text
+    await admin.get("/admin/routes/to-sim/delete")
+    assert (await admin.post("/admin/routes/to-sim/delete")).code == 303
+    entries = any_rig.gateway.db.run_sync(
+        "audit",
+        lambda s: [(e.action, e.ip) for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))],
+    )
+    routes = [(action, ip) for action, ip in entries if "route" in action]
+    assert [a for a, _ in routes] == ["add route", "add route", "remove route"]
+    assert all(ip == "127.0.0.1" for _, ip in routes), routes
