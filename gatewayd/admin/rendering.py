@@ -10,7 +10,13 @@ from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from twisted.web.iweb import IRequest
 
-from gatewayd.admin.i18n import DEFAULT_LANGUAGE, LANGUAGES, load_catalogues
+from gatewayd.admin.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    escaped_gettext,
+    escaped_ngettext,
+    load_catalogues,
+)
 from gatewayd.status import Status
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -59,7 +65,11 @@ class Templates:
             extensions=["jinja2.ext.i18n"],
         )
         translations = self._translations[language]
-        env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        env.install_gettext_callables(  # type: ignore[attr-defined]
+            gettext=escaped_gettext(translations),
+            ngettext=escaped_ngettext(translations),
+            newstyle=True,
+        )
         env.filters["status_label"] = lambda s: translations.gettext(STATUS_LABELS.get(s) or s)
         env.filters["datetime"] = _datetime
         return env

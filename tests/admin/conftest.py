@@ -4,6 +4,7 @@ cookie jars that log in as a user and post forms with the page's CSRF token."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,11 @@ class Response:
     @property
     def text(self) -> str:
         return self.body.decode("utf-8")
+
+    @property
+    def shown(self) -> str:
+        """The page's text as a reader sees it: HTML entities decoded (markup stays)."""
+        return html.unescape(self.text)
 
     @property
     def location(self) -> str:

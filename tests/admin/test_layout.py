@@ -31,7 +31,7 @@ async def test_customer_menu_badge_and_flash(rig: ConsoleRig) -> None:
         "Profil",
         "Déconnexion",
     ):
-        assert item in page.text
+        assert item in page.shown
     assert "Volume illimité" in page.text
     sent = await browser.post("/messages", {"recipients": "22376600000", "text": "bonjour"})
     assert sent.code == 303 and sent.location == "/messages?flash=sent"
@@ -80,7 +80,7 @@ async def test_login_lockout_after_repeated_failures(rig: ConsoleRig) -> None:
         assert failed.code == 401
     await browser.get("/login")
     locked = await browser.post("/login", {"login": "erin", "password": "correct horse battery"})
-    assert locked.code == 429 and "Trop d'essais" in locked.text
+    assert locked.code == 429 and "Trop d'essais" in locked.shown
 
 
 @pytest_twisted.ensureDeferred

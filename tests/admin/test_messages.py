@@ -185,7 +185,7 @@ async def test_confirmation_then_send_to_a_group_contacts_and_individuals(
     confirm = await browser.post("/messages/confirm", form)
     assert confirm.code == 200, confirm.text
     assert "3 destinataires (doublons retirés)" in confirm.text
-    assert "<code>076600000</code> : l'indicatif pays est obligatoire" in confirm.text
+    assert "<code>076600000</code> : l'indicatif pays est obligatoire" in confirm.shown
     assert '<dd id="parts">2</dd>' in confirm.text and '<dd id="total-parts">6</dd>' in confirm.text
     assert "aucun tarif" in confirm.text
     assert rig.gateway.db.run_sync("batches", _batches, "acme") == []  # nothing sent yet

@@ -51,9 +51,7 @@ async def test_the_console_serves_tls_with_secure_cookies_and_hsts(tmp_path: Pat
         assert 'name="password"' in await response.text()
         cookies = response.headers.getRawHeaders(b"set-cookie") or []
         assert cookies and all(b"Secure" in c for c in cookies), cookies
-        assert response.headers.getRawHeaders(b"strict-transport-security") == [
-            b"max-age=31536000"
-        ]
+        assert response.headers.getRawHeaders(b"strict-transport-security") == [b"max-age=31536000"]
         # A client that does not trust the certificate gets no page.
         untrusting = Agent(reactor, contextFactory=BrowserLikePolicyForHTTPS())
         with pytest.raises(Exception, match=r"VerificationError|SSL|certificate"):

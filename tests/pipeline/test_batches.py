@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twisted.internet import threads
 from twisted.internet.defer import Deferred
@@ -96,11 +97,20 @@ def _group(s: Session, account_id: int, name: str, numbers: list[str]) -> None:
     s.add(group)
     s.flush()
     for i, number in enumerate(numbers):
-        contact = Contact(
-            account_id=account_id, first_name=f"C{i}", last_name="X", msisdn=number, created_at=0
-        )
-        s.add(contact)
-        s.flush()
+        # One contact per number in a book: a number in two groups is the same contact.
+        contact = s.scalars(
+            select(Contact).where(Contact.account_id == account_id, Contact.msisdn == number)
+        ).first()
+        if contact is None:
+            contact = Contact(
+                account_id=account_id,
+                first_name=f"C{i}",
+                last_name="X",
+                msisdn=number,
+                created_at=0,
+            )
+            s.add(contact)
+            s.flush()
         s.add(GroupMember(group_id=group.id, contact_id=contact.id))
 
 
