@@ -4,6 +4,8 @@ Every entry is committed to the ``outbox`` table before the upstream deliver_sm 
 and deleted only once the customer acknowledged it (deliver_sm_resp with ESME_ROK, or an HTTP
 2xx), so a customer that is not bound, or a callback that is down, loses nothing: its entries
 wait, in order, until its next bind or a retry succeeds, up to ``[pipeline] outbox_expiry``.
+A callback failure that trying again cannot cure (a refused destination, see
+:mod:`gatewayd.pipeline.destinations`) is recorded and not retried, until the URL is set again.
 Delivery is at-least-once: an acknowledgement lost in a crash means the entry is sent again.
 """
 
