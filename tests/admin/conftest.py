@@ -184,9 +184,10 @@ def console_config(url: str, sim_port: int) -> dict[str, Any]:
     }
 
 
-async def start_rig(url: str) -> ConsoleRig:
+async def start_rig(url: str, sections: dict[str, Any] | None = None) -> ConsoleRig:
+    """``sections``: config sections added to (or replacing) the console's."""
     upgrade(create_db_engine(parse_config({"database": {"url": url}}, "test").database))
-    config = parse_config(console_config(url, free_port()), "test")
+    config = parse_config({**console_config(url, free_port()), **(sections or {})}, "test")
     gateway = Gateway(config, reactor, "test")
     gateway.startService()
     await gateway.when_ready()

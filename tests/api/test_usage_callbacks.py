@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest_twisted
 from sqlalchemy import select
 
 from gatewayd.storage.models import Account
-from tests.admin.conftest import ConsoleRig
+from tests.admin.conftest import ConsoleRig, start_rig
 from tests.api.conftest import api_account
 
 
@@ -85,3 +86,19 @@ async def test_a_callback_to_a_private_or_local_address_literal_is_refused(
     # A name is checked when the callback is sent (it can resolve differently later).
     named = await api.call("PUT", "/callbacks", {"url": "http://localhost:8080/", "secret": secret})
     assert named.code == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_allow_list_lets_a_private_address_literal_through(tmp_path: Path) -> None:
+    allowed = {"callbacks": {"allowed_networks": ["10.20.0.0/16"]}}
+    rig = await start_rig(f"sqlite:///{tmp_path}/gatewayd.db", allowed)
+    try:
+        _id, api = await api_account(rig, "acme")
+        secret = "a-long-signing-secret-0123456789"
+        ok = await api.call("PUT", "/callbacks", {"url": "http://10.20.0.5/hook", "secret": secret})
+        assert ok.code == 200 and ok.json["url"] == "http://10.20.0.5/hook"
+        other = await api.call("PUT", "/callbacks", {"url": "http://10.21.0.5/hook"})
+        assert other.code == 400 and other.error["field"] == "url"
+        assert "10.21.0.5 is a private address" in other.error["message"]
+    finally:
+        await rig.gateway.stopService()
