@@ -10,13 +10,17 @@ from __future__ import annotations
 from twisted.web.resource import IResource
 
 from gatewayd.admin.base import Services
+from gatewayd.admin.pages_admin_billing import AdminBillingPages
+from gatewayd.admin.pages_admin_fleet import AdminFleetPages
 from gatewayd.admin.pages_api import ApiPages
 from gatewayd.admin.pages_audit import AuditPages
 from gatewayd.admin.pages_auth import AuthPages
+from gatewayd.admin.pages_billing import BillingPages
 from gatewayd.admin.pages_clients import ClientPages
 from gatewayd.admin.pages_connectors import ConnectorsPages
 from gatewayd.admin.pages_contacts import ContactsPages
 from gatewayd.admin.pages_dashboard import DashboardPages
+from gatewayd.admin.pages_fleet import FleetPages
 from gatewayd.admin.pages_messages import MessagesPages
 from gatewayd.admin.pages_operator import OperatorPages
 from gatewayd.admin.pages_profile import ProfilePages
@@ -41,6 +45,10 @@ class Console(
     ConnectorsPages,
     RoutesPages,
     DashboardPages,
+    FleetPages,
+    BillingPages,
+    AdminFleetPages,
+    AdminBillingPages,
     ApiPages,
 ):
     def __init__(self, services: Services, templates: Templates) -> None:

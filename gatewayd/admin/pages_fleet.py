@@ -1,0 +1,9 @@
+"""The customer's fleet (lines, orders) (being built)."""
+
+from __future__ import annotations
+
+from gatewayd.admin.base import ConsoleBase
+
+
+class FleetPages(ConsoleBase):
+    pass
