@@ -24,6 +24,7 @@ from gatewayd.config.policy import fair_use_policy
 from gatewayd.errors import ConfigError, NotFound, ValidationError
 from gatewayd.ops_view import CONSOLE_SOURCE
 from gatewayd.routing.fairuse_rules import BUILTIN_PLANS
+from gatewayd.storage.contacts import Page
 from gatewayd.storage.operations import (
     ALERT_KINDS,
     account_overrides,
@@ -154,9 +155,9 @@ class PlansPages(OpsBase):
         account = form_value(request, "account").strip()
         kind = form_value(request, "kind")
         kind = kind if kind in ALERT_KINDS else ""
-        page = await self._paged(
-            request, "alerts", alerts_page, account, kind, per_page=ALERTS_PER_PAGE
-        )
+        asked, size = page_number(request), ALERTS_PER_PAGE
+        rows, number, total = await self._db.run("alerts", alerts_page, account, kind, asked, size)
+        page = Page(rows, number, total, size)  # a page past the last is the last
         return self._page(
             request,
             "alerts.html",

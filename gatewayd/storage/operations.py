@@ -13,13 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, String, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from gatewayd.errors import Conflict, NotFound, ValidationError
 from gatewayd.routing.rules_parse import parse_rules
 from gatewayd.status import FAILED, Status
 from gatewayd.storage.audit import audit
+from gatewayd.storage.contacts import page_within
 from gatewayd.storage.models import (
     Account,
     AuditEntry,
@@ -252,49 +253,54 @@ class AlertRow:
 
 def _notices(account: str, kinds: Sequence[str]) -> Any:
     q = select(
-        Notification.created_at,
-        Account.name,
-        Notification.kind,
-        Notification.payload,
-        Notification.sent_at,
+        Notification.created_at.label("at"),
+        Account.name.label("account"),
+        Notification.kind.label("kind"),
+        Notification.payload.label("text"),
+        literal("system", String).label("actor"),
+        Notification.sent_at.label("sent_at"),
     ).outerjoin(Account, Account.id == Notification.account_id)
     q = q.where(Notification.kind.in_(kinds))
     return q.where(Account.name == account) if account else q
 
 
 def _lifts(account: str, actions: Sequence[str]) -> Any:
-    q = select(AuditEntry.at, Account.name, AuditEntry.action, AuditEntry.detail, AuditEntry.actor)
-    q = q.outerjoin(Account, Account.id == AuditEntry.account_id)
+    q = select(
+        AuditEntry.at,
+        Account.name,
+        AuditEntry.action,
+        AuditEntry.detail,
+        AuditEntry.actor,
+        null().cast(Float),
+    ).outerjoin(Account, Account.id == AuditEntry.account_id)
     q = q.where(AuditEntry.action.in_(actions))
     return q.where(Account.name == account) if account else q
 
 
 def alerts_page(
-    s: Session, account: str, kind: str, offset: int, limit: int
-) -> tuple[list[AlertRow], int]:
+    s: Session, account: str, kind: str, number: int, per_page: int
+) -> tuple[list[AlertRow], int, int]:
     """Quota and spending alerts, suspensions and review flags (the engine's notices, which
-    the audit log also has for suspensions) and the operators' lifts, newest first."""
+    the audit log also has for suspensions) and the operators' lifts, newest first: page
+    ``number`` (kept between the first and the last), the page's number and the total.
+
+    One UNION ALL, ordered and cut in SQL: the database reads a page, whatever page is asked.
+    """
     kinds = [kind] if kind else list(ALERT_KINDS)
     notices = _notices(account, [k for k in kinds if k in NOTICE_KINDS])
     lifts = _lifts(account, [k for k in kinds if k in LIFT_ACTIONS])
-    total = sum(
-        s.scalar(select(func.count()).select_from(q.subquery())) or 0 for q in (notices, lifts)
-    )
-    window = offset + limit  # the newest of each, merged: enough for this page
-    rows: list[AlertRow] = [
-        AlertRow(at, name, k, _payload(p), "system", sent)
-        for at, name, k, p, sent in s.execute(
-            notices.order_by(Notification.created_at.desc()).limit(window)
-        )
+    both = union_all(notices, lifts).subquery()
+    total = s.scalar(select(func.count()).select_from(both)) or 0
+    number = page_within(number, total, per_page)
+    newest = select(both).order_by(both.c.at.desc(), both.c.kind, both.c.actor)
+    found = s.execute(newest.offset((number - 1) * per_page).limit(per_page))
+    rows = [
+        AlertRow(at, name, k, _payload(text), actor, sent)
+        if k in NOTICE_KINDS
+        else AlertRow(at, name, k, {"detail": text} if text else {}, actor, None)
+        for at, name, k, text, actor, sent in found
     ]
-    rows += [
-        AlertRow(at, name, action, {"detail": detail} if detail else {}, actor, None)
-        for at, name, action, detail, actor in s.execute(
-            lifts.order_by(AuditEntry.at.desc()).limit(window)
-        )
-    ]
-    rows.sort(key=lambda r: r.at, reverse=True)
-    return rows[offset:window], int(total)
+    return rows, number, int(total)
 
 
 def _payload(text: str) -> Mapping[str, Any]:

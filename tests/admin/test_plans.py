@@ -72,38 +72,40 @@ async def test_an_edited_plan_applies_to_the_next_message_and_is_checked(
     assert "alerte de quota" in alerts.text and "acme" in alerts.text and "100 %" in alerts.text
 
 
+def _fill_alerts(s: object) -> None:
+    """60 suspensions of acme, a lift for zeta and an audit entry that is not an alert."""
+    from sqlalchemy.orm import Session
+
+    assert isinstance(s, Session)
+    ids = {a.name: a.id for a in s.query(Account)}
+    for i in range(60):
+        payload = {"until": 1_900_000_000.0 + i, "messages": 501}
+        s.add(
+            Notification(
+                account_id=ids["acme"],
+                kind="suspended",
+                payload=json.dumps(payload),
+                created_at=1_800_000_000.0 + i,
+            )
+        )
+    s.add(
+        AuditEntry(
+            at=1_800_000_100.0,
+            actor="console:olga",
+            account_id=ids["zeta"],
+            action="lift",
+            detail="",
+        )
+    )
+    s.add(AuditEntry(at=1.0, actor="x", account_id=None, action="add route", detail=""))
+
+
 @pytest_twisted.ensureDeferred
 async def test_the_alerts_log_filters_and_pages(any_rig: ConsoleRig) -> None:
     await any_rig.customer("acme", "alice")
     await any_rig.customer("zeta", "zoe")
 
-    def fill(s: object) -> None:
-        from sqlalchemy.orm import Session
-
-        assert isinstance(s, Session)
-        ids = {a.name: a.id for a in s.query(Account)}
-        for i in range(60):
-            payload = {"until": 1_900_000_000.0 + i, "messages": 501}
-            s.add(
-                Notification(
-                    account_id=ids["acme"],
-                    kind="suspended",
-                    payload=json.dumps(payload),
-                    created_at=1_800_000_000.0 + i,
-                )
-            )
-        s.add(
-            AuditEntry(
-                at=1_800_000_100.0,
-                actor="console:olga",
-                account_id=ids["zeta"],
-                action="lift",
-                detail="",
-            )
-        )
-        s.add(AuditEntry(at=1.0, actor="x", account_id=None, action="add route", detail=""))
-
-    any_rig.gateway.db.run_sync("fill", fill)
+    any_rig.gateway.db.run_sync("fill", _fill_alerts)
     admin = await any_rig.operator("olga")
     first = await admin.get("/admin/alerts")
     assert first.code == 200 and "Page 1 sur 2" in first.text
@@ -117,6 +119,33 @@ async def test_the_alerts_log_filters_and_pages(any_rig: ConsoleRig) -> None:
     assert "suspension levée" in zeta.text and "501 messages" not in zeta.text
     nobody = await admin.get("/admin/alerts?account=nosuch")
     assert "Aucune alerte" in nobody.text
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_far_page_of_alerts_is_the_last_one_read_in_sql(any_rig: ConsoleRig) -> None:
+    """page=1000000 shows the last page, and no query asks the database for more than a page
+    (the two sources were fetched offset + limit rows each, 50 million, and merged in memory)."""
+    from sqlalchemy import event
+
+    await any_rig.customer("acme", "alice")
+    await any_rig.customer("zeta", "zoe")
+    any_rig.gateway.db.run_sync("fill", _fill_alerts)
+    admin = await any_rig.operator("vera", role="viewer")
+    asked: list[object] = []
+
+    def record(_conn: object, _cursor: object, _sql: str, params: object, *_: object) -> None:
+        values = params.values() if isinstance(params, dict) else params
+        asked.extend(v for v in values or () if isinstance(v, int))  # type: ignore[union-attr]
+
+    engine = any_rig.gateway.db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        far = await admin.get("/admin/alerts?page=1000000")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert far.code == 200 and "Page 2 sur 2" in far.text
+    assert far.text.count("501 messages") == 61 - 50
+    assert asked and max(asked) <= 50, asked  # a page's LIMIT and OFFSET, never the window
 
 
 @pytest_twisted.ensureDeferred
