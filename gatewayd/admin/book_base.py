@@ -8,7 +8,7 @@ from functools import partial
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import ConsoleBase
-from gatewayd.admin.rendering import form_value
+from gatewayd.admin.rendering import ID_MAX, form_value, parse_count
 from gatewayd.contacts.fields import Normalise, Problem
 from gatewayd.routing.numbers import normalise_msisdn
 from gatewayd.storage import contacts as book
@@ -22,8 +22,8 @@ def ids_of(request: IRequest, name: str) -> list[int]:
 
 
 def int_value(request: IRequest, name: str, default: int = 0) -> int:
-    text = form_value(request, name)
-    return int(text) if text.isdigit() and len(text) < 19 else default
+    number = parse_count(form_value(request, name), ID_MAX)
+    return default if number is None else number
 
 
 class AddressBook(ConsoleBase):

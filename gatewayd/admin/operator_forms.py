@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from ipaddress import ip_network
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gatewayd.admin.rendering import ID_MAX, INT4_MAX, parse_count
 from gatewayd.errors import FieldError
 from gatewayd.routing.fairuse_rules import rules_from_mapping
 from gatewayd.storage.account_admin import AccountSettings
@@ -60,9 +61,10 @@ def _overrides(text: str, quota: str) -> str:
         overrides = parsed
     overrides.pop("monthly_quota", None)
     if quota.strip():
-        if not quota.strip().isdigit():
+        number = parse_count(quota)
+        if number is None:
             raise FieldError("The monthly quota is a whole number of SMS (empty: the plan's).")
-        overrides["monthly_quota"] = int(quota.strip())
+        overrides["monthly_quota"] = number
     try:
         rules_from_mapping(overrides, "fair_use")
     except ValueError as error:
@@ -104,14 +106,21 @@ def _timezone(text: str) -> str:
 
 
 def _optional_number(text: str, msgid: str, minimum: float, whole: bool) -> float | None:
+    """A number from ``minimum`` to INT4_MAX (the columns' bound), None when empty."""
     value = text.strip().replace(",", ".")
     if not value:
         return None
-    try:
-        number = int(value) if whole else float(value)
-    except ValueError:
-        raise FieldError(msgid) from None
-    if not math.isfinite(number) or number < minimum:
+    if whole:
+        found = parse_count(value)
+        if found is None:
+            raise FieldError(msgid)
+        number: float = found
+    else:
+        try:
+            number = float(value)
+        except ValueError:
+            raise FieldError(msgid) from None
+    if not math.isfinite(number) or not minimum <= number <= INT4_MAX:
         raise FieldError(msgid)
     return number
 
@@ -139,12 +148,12 @@ def parse_account_form(
     msisdn = values.get("alert_msisdn", "").strip().lstrip("+").replace(" ", "") or None
     if msisdn is not None and not _MSISDN.fullmatch(msisdn):
         raise FieldError("The alert number is an international number (country code first).")
-    share = values.get("share", "").strip() or "1"
-    if not share.isdigit() or not 1 <= int(share) <= 1000:
+    share = parse_count(values.get("share", "").strip() or "1", 1000)
+    if share is None or share < 1:
         raise FieldError("The share is a whole number from 1 to 1000.")
     groups = tuple(sorted({g.strip() for g in values.get("groups", "").split(",") if g.strip()}))
     client = values.get("client_id", "").strip()
-    client_id = int(client) if client.isdigit() else None
+    client_id = parse_count(client, ID_MAX)
     if client and (client_id is None or client_id not in clients):
         raise FieldError("This client group does not exist.")
     return AccountSettings(
@@ -157,7 +166,7 @@ def parse_account_form(
         timezone=_timezone(values.get("timezone", "")),
         default_country=country,
         alert_msisdn=msisdn,
-        share=int(share),
+        share=share,
         groups=groups,
         client_id=client_id,
     )

@@ -15,7 +15,7 @@ from twisted.web.iweb import IRequest
 from gatewayd.admin.base import ConsoleBase, app
 from gatewayd.admin.compose_form import ComposeForm
 from gatewayd.admin.pages_operator import local_time
-from gatewayd.admin.rendering import form_value
+from gatewayd.admin.rendering import ID_MAX, form_value, parse_count
 from gatewayd.errors import GatewayError, RateLimited, ValidationError, retry_after
 from gatewayd.pipeline.submission import InvalidRecipients, SubmitRequest
 from gatewayd.smpp.text import segments
@@ -34,9 +34,9 @@ class ComposePages(ConsoleBase):
     async def compose(self, request: IRequest) -> str:
         session = await self._customer(request)
         form = ComposeForm()
-        resend = form_value(request, "resend")
-        if resend.isdigit():
-            form = await self._resend_form(session, int(resend), form_value(request, "failed"))
+        resend = parse_count(form_value(request, "resend"), ID_MAX)
+        if resend is not None:
+            form = await self._resend_form(session, resend, form_value(request, "failed"))
         return await self._compose_page(request, session, form, "", 200)
 
     async def _resend_form(self, session: SessionInfo, batch_id: int, failed: str) -> ComposeForm:

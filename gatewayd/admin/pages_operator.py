@@ -274,5 +274,10 @@ class OperatorPages(OperatorBase):
         await self._db.run("lift", account_action, name, "lift", None, by.actor, now, by.ip)
         await self._reload_directory()
         back = form_value(request, "back")
-        target = back if back.startswith("/admin/accounts/") and back[16:].isdigit() else ""
+        tail = back[16:]  # an account's page: ASCII digits only ('²' is a digit to isdigit)
+        target = (
+            back
+            if back.startswith("/admin/accounts/") and tail.isascii() and tail.isdigit()
+            else ""
+        )
         return self._redirect(request, target or "/admin/accounts", "lifted")

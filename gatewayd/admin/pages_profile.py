@@ -18,7 +18,7 @@ from gatewayd.admin.base import FLASHES, SESSION_COOKIE, ConsoleBase, app
 from gatewayd.admin.i18n import LANGUAGES
 from gatewayd.admin.pages_audit import who
 from gatewayd.admin.passwords import password_problem
-from gatewayd.admin.rendering import form_value
+from gatewayd.admin.rendering import form_value, parse_count
 from gatewayd.errors import FieldError, PermissionDenied
 from gatewayd.security import generate_password, hash_secret, token_digest, verify_secret
 from gatewayd.storage.contacts import Page
@@ -69,7 +69,7 @@ class ProfilePages(ConsoleBase):
         zone = await self._db.run("account_zone", account_zone, session.user.account.id)
         number = form_value(request, "page")
         keys = Page(found.api_keys, 1, len(found.api_keys), KEYS_PER_PAGE)
-        page = max(1, min(int(number), keys.pages)) if number.isdigit() else 1
+        page = max(1, min(parse_count(number) or 1, keys.pages))
         shown = found.api_keys[(page - 1) * KEYS_PER_PAGE : page * KEYS_PER_PAGE]
         return await self._customer_page(
             request,

@@ -126,10 +126,30 @@ def form_value(request: IRequest, name: str, default: str = "") -> str:
 MAX_PAGE = 1_000_000
 
 
+#: The largest value of an ``Integer`` column on PostgreSQL (int4).
+INT4_MAX = 2**31 - 1
+#: The largest id (``BigInteger`` on PostgreSQL, SQLite's 64-bit integers).
+ID_MAX = 2**63 - 1
+
+
+def parse_count(text: str, maximum: int = INT4_MAX) -> int | None:
+    """A whole number typed in a form or query (spaces around allowed): 0 to ``maximum``;
+    None for anything else. Only ASCII digits: ``str.isdigit`` takes '²', ``int()`` takes
+    '٣' and '1_0', and both fail or overflow on thousands of digits."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()):
+        return None
+    digits = value.lstrip("0") or "0"
+    if len(digits) > len(str(maximum)):
+        return None
+    number = int(digits)
+    return number if number <= maximum else None
+
+
 def page_number(request: IRequest) -> int:
     """The list's ``page`` asked for: 1 to MAX_PAGE, 1 when missing or not a number."""
     value = form_value(request, "page")
     if not (value.isascii() and value.isdigit()):
         return 1
-    digits = value.lstrip("0") or "0"  # int() of thousands of digits would raise
-    return MAX_PAGE if len(digits) > len(str(MAX_PAGE)) else max(1, min(int(digits), MAX_PAGE))
+    number = parse_count(value, MAX_PAGE)
+    return MAX_PAGE if number is None else max(1, number)
