@@ -425,3 +425,168 @@ class PlanSpec(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     spec: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[float] = mapped_column(Float)
+
+
+# --- Fleet (issue 7): a customer's mobile lines, their SIM pool, orders and consumption. ---
+
+
+class FleetPlan(Base):
+    """A mobile plan of the catalogue. ``range`` is "data_only" or "unlimited" (a line never
+    changes range); ``blocked`` plans stop at the bundle, unblocked ones go on at reduced speed.
+    Bundles: data in MB (0: none), voice in minutes and SMS in messages (NULL: unlimited)."""
+
+    __tablename__ = "fleet_plans"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    range: Mapped[str] = mapped_column(String(16))
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    data_mb: Mapped[int] = mapped_column(BigInteger, default=0)
+    voice_minutes: Mapped[int | None] = mapped_column(Integer)
+    sms: Mapped[int | None] = mapped_column(Integer)
+    # The monthly fee in minor units (cents), for billing.
+    monthly_fee: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class FleetOption(Base):
+    """An option of the catalogue; ``kind`` is "roaming", "data", "sms" or "other"."""
+
+    __tablename__ = "fleet_options"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    monthly_fee: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class FleetAccount(Base):
+    """A customer's fleet settings: whether its lines may swap to an eSIM."""
+
+    __tablename__ = "fleet_accounts"
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    esim_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class FleetLine(Base):
+    """A mobile line of a customer. ``state`` is active, suspended, in_progress or cancelled.
+    Numbers and SIMs are never reused, so both are unique for ever. A scheduled plan change
+    (``pending_plan_id``) takes over on ``plan_effective`` ("YYYY-MM-DD", the account's zone)."""
+
+    __tablename__ = "fleet_lines"
+    __table_args__ = (Index("ix_fleet_lines_account_state", "account_id", "state"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    msisdn: Mapped[str] = mapped_column(String(21), unique=True)
+    iccid: Mapped[str] = mapped_column(String(22), unique=True)
+    puk: Mapped[str] = mapped_column(String(16), default="")
+    sim_kind: Mapped[str] = mapped_column(String(8))  # "physical" or "esim"
+    user_name: Mapped[str] = mapped_column(String(100), default="")
+    site: Mapped[str] = mapped_column(String(100), default="")
+    contract: Mapped[str] = mapped_column(String(32), default="")
+    plan_id: Mapped[int] = mapped_column(ForeignKey("fleet_plans.id", ondelete="RESTRICT"))
+    state: Mapped[str] = mapped_column(String(16))
+    delivered_on: Mapped[str | None] = mapped_column(String(10))  # "YYYY-MM-DD"
+    pending_plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("fleet_plans.id", ondelete="SET NULL")
+    )
+    plan_effective: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class FleetLineOption(Base):
+    """An option active on a line."""
+
+    __tablename__ = "fleet_line_options"
+    line_id: Mapped[int] = mapped_column(
+        ForeignKey("fleet_lines.id", ondelete="CASCADE"), primary_key=True
+    )
+    option_id: Mapped[int] = mapped_column(
+        ForeignKey("fleet_options.id", ondelete="RESTRICT"), primary_key=True
+    )
+    added_at: Mapped[float] = mapped_column(Float)
+
+
+class FleetSim(Base):
+    """A SIM card the operator assigned to a customer's pool. ``line_id`` is set once the SIM
+    went into a line (it is never free again: SIMs are not reused)."""
+
+    __tablename__ = "fleet_sims"
+    __table_args__ = (Index("ix_fleet_sims_account_line", "account_id", "line_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    iccid: Mapped[str] = mapped_column(String(22), unique=True)
+    puk: Mapped[str] = mapped_column(String(16), default="")
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("fleet_lines.id", ondelete="SET NULL"))
+    created_at: Mapped[float] = mapped_column(Float)
+    used_at: Mapped[float | None] = mapped_column(Float)
+
+
+class FleetOrder(Base):
+    """An asynchronous order on one or several lines: requested -> in_progress -> done |
+    failed (``reason``). ``number`` is "CMD-YYYY-NNNNNN"; ``params`` the action's JSON."""
+
+    __tablename__ = "fleet_orders"
+    __table_args__ = (
+        Index("ix_fleet_orders_account_created", "account_id", "created_at"),
+        Index("ix_fleet_orders_state", "state"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(24), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(32))
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    # The date a scheduled change takes effect ("YYYY-MM-DD"); NULL: at once.
+    effective_on: Mapped[str | None] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[float | None] = mapped_column(Float)
+    finished_at: Mapped[float | None] = mapped_column(Float)
+    notified_at: Mapped[float | None] = mapped_column(Float)
+
+
+class FleetOrderLine(Base):
+    """A line an order acts on."""
+
+    __tablename__ = "fleet_order_lines"
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("fleet_orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    line_id: Mapped[int] = mapped_column(
+        ForeignKey("fleet_lines.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class FleetOrderKey(Base):
+    """An idempotency key held until ``expires_at`` (a data top-up: 30 minutes): a second
+    order with the same key meanwhile is refused, by the primary key even when both race."""
+
+    __tablename__ = "fleet_order_keys"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("fleet_orders.id", ondelete="CASCADE"))
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+class FleetUsage(Base):
+    """One consumption record of a line (the journal): ``kind`` voice (seconds), sms and mms
+    (messages) or data (kB), in the bundle or out of it. Fed by a backend or the CLI."""
+
+    __tablename__ = "fleet_usage"
+    __table_args__ = (Index("ix_fleet_usage_line_at", "line_id", "at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("fleet_lines.id", ondelete="CASCADE"))
+    at: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(8))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    in_bundle: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The other party or the zone ("" when unknown).
+    detail: Mapped[str] = mapped_column(String(64), default="", server_default="")
