@@ -17,6 +17,7 @@ from gatewayd.storage.contacts import Page, page_within
 from gatewayd.storage.messages import (
     STATUS_FILTERS,
     BatchInfo,
+    NotArchived,
     account_timezone,
     batch_info,
     batch_statuses,
@@ -29,6 +30,10 @@ from gatewayd.storage.websessions import SessionInfo
 BATCHES_PER_PAGE = 20
 RECIPIENTS_PER_PAGE = 50
 
+NOT_ARCHIVED = (
+    "Some of these messages are not in the archives any more (brought back from another page):"
+    " only archived messages can be deleted."
+)
 STILL_ON_WAY = (
     "Some of these messages are still on their way: they can be deleted once every"
     " recipient has a final status."
@@ -123,9 +128,10 @@ class SentPages(ConsoleBase):
             )
         try:
             await self._db.run("delete_batches", delete_batches, account_id, ids)
-        except Conflict:
+        except Conflict as refused:
+            error = NOT_ARCHIVED if isinstance(refused, NotArchived) else STILL_ON_WAY
             return await self._dated_page(
-                request, "archives_delete.html", session, 409, batches=infos, error=STILL_ON_WAY
+                request, "archives_delete.html", session, 409, batches=infos, error=error
             )
         return self._redirect(request, "/archives", "deleted")
 

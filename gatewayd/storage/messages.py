@@ -390,12 +390,16 @@ def set_archived(s: Session, account_id: int, batch_ids: Sequence[int], archived
     return len(batch_ids)
 
 
+class NotArchived(Conflict):
+    """A batch asked to be deleted is not (any more) in the archives."""
+
+
 def delete_batches(s: Session, account_id: int, batch_ids: Sequence[int]) -> int:
     """Delete archived batches and their messages for good; all or none. Refused (Conflict)
     while a message is still on its way: its receipt would have nothing to update."""
     for batch_id in batch_ids:
         if not own_batch(s, batch_id, account_id).archived:
-            raise Conflict(f"batch {batch_id} is not archived")
+            raise NotArchived(f"batch {batch_id} is not archived")
     waiting = s.scalar(
         select(func.count(Message.id)).where(
             Message.batch_id.in_(batch_ids), Message.status.in_(PENDING)

@@ -1,0 +1,28 @@
+"""The sent messages' and archives' selection forms (security review): the ids posted are
+bounded, a delete refused for the right reason says which."""
+
+from __future__ import annotations
+
+import pytest_twisted
+
+from tests.admin.conftest import ConsoleRig
+from tests.admin.test_messages import _batches, _hidden, _scheduled_batch
+
+
+@pytest_twisted.ensureDeferred
+async def test_deleting_a_batch_that_is_not_archived_says_so(any_rig: ConsoleRig) -> None:
+    rig = any_rig
+    browser = await rig.customer("acme", "alice")
+    await _scheduled_batch(browser, "22376600001", "vieux")
+    [(batch_id, _, _)] = rig.gateway.db.run_sync("batches", _batches, "acme")
+    await browser.get("/messages")
+    await browser.post("/messages/archive", [("ids", str(batch_id))])
+    await browser.get("/archives")
+    asked = await browser.post("/archives/delete", [("ids", str(batch_id))])
+    fields = _hidden(asked, "/archives/delete")
+    await browser.post("/archives/unarchive", [("ids", str(batch_id))])  # from another tab
+    refused = await browser.post("/archives/delete", fields)
+    assert refused.code == 409
+    assert "encore en cours" not in refused.text
+    assert "ne sont plus dans les archives" in refused.shown
+    assert rig.gateway.db.run_sync("batches", _batches, "acme") != []
