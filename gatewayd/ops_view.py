@@ -176,7 +176,7 @@ class GatewayOperations(TypedService):
     def _live(self, name: str) -> UpstreamConnector:
         live = self._gateway.connectors.get(name)
         if live is None:
-            raise NotFound(f"no connector {name!r}")
+            raise NotFound("no such connector")
         return live
 
     async def set_enabled(self, name: str, enabled: bool) -> None:

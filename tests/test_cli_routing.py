@@ -108,7 +108,7 @@ def test_route_rules_in_the_database_come_first_and_are_checked(run: Run) -> Non
     assert code == 1 and "prefixes" in err
     assert run("route", "remove", "-c", "CONF", "fr")[0] == 0
     code, _, err = run("route", "remove", "-c", "CONF", "fr")
-    assert code == 1 and "no routing rule" in err
+    assert code == 1 and "no such routing rule" in err
 
 
 def test_policy_explain_shows_the_rules_the_counters_and_the_decision(run: Run) -> None:

@@ -58,7 +58,7 @@ def save_connector(
     if create and row is not None and row.spec is not None:
         raise Conflict(f"a connector named {name!r} exists")
     if not create and (row is None or row.spec is None):
-        raise NotFound(f"no console connector {name!r}")
+        raise NotFound("no such console connector")
     if row is None:
         row = Connector(name=name, created_at=now)
         s.add(row)
@@ -73,7 +73,7 @@ def set_connector_enabled(
 ) -> None:
     row = s.scalar(select(Connector).where(Connector.name == name))
     if row is None or row.spec is None:
-        raise NotFound(f"no console connector {name!r}")
+        raise NotFound("no such console connector")
     spec = json.loads(row.spec)
     spec["enabled"] = enabled
     row.spec, row.updated_at = json.dumps(spec, sort_keys=True), now
@@ -106,7 +106,7 @@ def save_plan(s: Session, name: str, spec: Spec, actor: str, ip: str, now: float
 def delete_plan(s: Session, name: str, actor: str, ip: str, now: float) -> None:
     row = s.get(PlanSpec, name)
     if row is None:
-        raise NotFound(f"no plan {name!r} edited from the console")
+        raise NotFound("no such plan edited from the console")
     s.delete(row)
     audit(s, actor, None, "reset plan", name, now, ip)
 
@@ -131,7 +131,7 @@ def _rules(s: Session) -> list[RouteRule]:
 def route_rule(s: Session, name: str) -> Spec:
     row = s.scalar(select(RouteRule).where(RouteRule.name == name))
     if row is None:
-        raise NotFound(f"no routing rule {name!r} in the database")
+        raise NotFound("no such routing rule in the database")
     spec: Spec = json.loads(row.spec)
     return spec
 
@@ -143,7 +143,7 @@ def edit_route_rule(
     rows = _rules(s)
     row = next((r for r in rows if r.name == name), None)
     if row is None:
-        raise NotFound(f"no routing rule {name!r} in the database")
+        raise NotFound("no such routing rule in the database")
     try:
         (rule,) = parse_rules([spec], "rule")
     except ValueError as error:
@@ -159,7 +159,7 @@ def move_route_rule(s: Session, name: str, step: int, actor: str, ip: str, now: 
     rows = _rules(s)
     index = next((i for i, r in enumerate(rows) if r.name == name), None)
     if index is None:
-        raise NotFound(f"no routing rule {name!r} in the database")
+        raise NotFound("no such routing rule in the database")
     target = index + step
     if not 0 <= target < len(rows):
         return

@@ -60,6 +60,6 @@ def add_route_rule(
 def remove_route_rule(s: Session, name: str, actor: str, now: float, ip: str = "") -> None:
     row = s.scalar(select(RouteRule).where(RouteRule.name == name))
     if row is None:
-        raise NotFound(f"no routing rule {name!r} in the database")
+        raise NotFound("no such routing rule in the database")
     s.delete(row)
     audit(s, actor, None, "remove route", name, now, ip)

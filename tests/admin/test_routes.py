@@ -155,3 +155,21 @@ async def test_a_taken_name_shows_the_form_again_and_each_change_has_the_address
     routes = [(action, ip) for action, ip in entries if "route" in action]
     assert [a for a, _ in routes] == ["add route", "add route", "remove route"]
     assert all(ip == "127.0.0.1" for _, ip in routes), routes
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_404_does_not_echo_the_name_from_the_address(rig: ConsoleRig) -> None:
+    """The name in the URL is the request's: the 404 page need not repeat it."""
+    admin = await rig.operator("olga")
+    marker = "zz-marker-name"
+    assert await _add(admin, VIA_SIM) == 303
+    for path in (f"/admin/routes/{marker}/edit", f"/admin/routes/{marker}/delete"):
+        page = await admin.get(path)
+        assert page.code == 404 and marker not in page.text, path
+    await admin.get("/admin/routes")
+    for path in (f"/admin/routes/{marker}/up", f"/admin/routes/{marker}/delete"):
+        page = await admin.post(path)
+        assert page.code == 404 and marker not in page.text, path
+    await admin.get("/admin/plans")
+    reset = await admin.post(f"/admin/plans/{marker}/reset")
+    assert reset.code == 404 and marker not in reset.text
