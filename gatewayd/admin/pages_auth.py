@@ -26,6 +26,16 @@ from gatewayd.security import new_token
 
 log = Logger()
 
+#: How much of a login typed is logged: a password pasted there is not logged whole.
+LOGGED_LOGIN = 64
+
+
+def loggable_login(login: str) -> str:
+    """What was typed as a login, for the log: its first LOGGED_LOGIN characters, quoted and
+    escaped like a Python literal (no control character, so no forged log line)."""
+    shown = repr(login[:LOGGED_LOGIN])
+    return shown + "..." if len(login) > LOGGED_LOGIN else shown
+
 
 class AuthPages(ConsoleBase):
     @app.handle_errors(NotLoggedIn)
@@ -87,7 +97,7 @@ class AuthPages(ConsoleBase):
         now = self._clock.seconds()
         lockout = self._login_lockout()
         if lockout.retry_after(address, login, now) > 0:
-            log.warn("console login refused while locked out: {login}", login=login)
+            log.warn("console login refused while locked out: {login}", login=loggable_login(login))
             return self.login_form(
                 request, "Too many failed attempts: wait a few minutes and try again.", 429
             )
@@ -95,7 +105,7 @@ class AuthPages(ConsoleBase):
             user = await self._accounts.authenticate_user(login, password)
         except AuthenticationFailed:
             lockout.failed(address, login, now)
-            log.info("console login failed for {login}", login=login)
+            log.info("console login failed for {login}", login=loggable_login(login))
             return self.login_form(request, "Wrong login or password.", 401)
         lockout.succeeded(login)
         # A new session at every login: a token planted before the login is worth nothing.
