@@ -225,12 +225,22 @@ async def test_a_console_connector_takes_no_password_file_by_default(
     assert on_reactor and not any(on_reactor)  # the form's check and the connector's start
 
 
+async def _secrets_rig(tmp_path: Path, secrets: Path) -> tuple[ConsoleRig, dict[str, str]]:
+    """A rig with ``[admin] connector_secrets_dir = secrets``, and a connector form for its
+    simulator."""
+    from tests.e2e.conftest import free_port
+
+    port = free_port()
+    extra = {"admin": {"connector_secrets_dir": str(secrets)}}
+    rig = await custom_rig(f"sqlite:///{tmp_path}/gatewayd.db", extra, port)
+    form = {"name": "up2", "host": "127.0.0.1", "port": str(port), "system_id": "gatewayd"}
+    return rig, form
+
+
 @pytest_twisted.ensureDeferred
 async def test_a_console_password_file_is_a_small_file_in_the_secrets_dir(
     tmp_path: Path,
 ) -> None:
-    from tests.e2e.conftest import free_port
-
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "up2").write_text("secret\n", encoding="utf-8")  # the simulator's
@@ -240,15 +250,9 @@ async def test_a_console_password_file_is_a_small_file_in_the_secrets_dir(
     outside.write_text("theirs", encoding="utf-8")
     (secrets / "escape").symlink_to(outside)
     os.mkfifo(secrets / "fifo")
-    port = free_port()
-    rig = await custom_rig(
-        f"sqlite:///{tmp_path}/gatewayd.db",
-        {"admin": {"connector_secrets_dir": str(secrets)}},
-        port,
-    )
+    rig, form = await _secrets_rig(tmp_path, secrets)
     try:
         admin = await rig.operator("olga")
-        form = {"name": "up2", "host": "127.0.0.1", "port": str(port), "system_id": "gatewayd"}
         expected = {
             str(outside): "must be a file in",
             str(secrets / "escape"): "must be a file in",
@@ -274,20 +278,12 @@ async def test_a_console_password_file_is_a_small_file_in_the_secrets_dir(
 @pytest_twisted.ensureDeferred
 async def test_an_edit_switches_from_an_inline_password_to_a_file(tmp_path: Path) -> None:
     """An empty password field keeps the stored password only when no file is given."""
-    from tests.e2e.conftest import free_port
-
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "up2").write_text("secret\n", encoding="utf-8")
-    port = free_port()
-    rig = await custom_rig(
-        f"sqlite:///{tmp_path}/gatewayd.db",
-        {"admin": {"connector_secrets_dir": str(secrets)}},
-        port,
-    )
+    rig, form = await _secrets_rig(tmp_path, secrets)
     try:
         admin = await rig.operator("olga")
-        form = {"name": "up2", "host": "127.0.0.1", "port": str(port), "system_id": "gatewayd"}
         form |= {"enabled": "1"}
         await admin.get("/admin/connectors/new")
         assert (await admin.post("/admin/connectors", {**form, "password": "inline"})).code == 303
