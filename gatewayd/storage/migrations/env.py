@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
+import gatewayd.storage.billing_models  # noqa: F401  (the billing tables, on Base)
 from gatewayd.storage.models import Base
 
 engine: Engine = context.config.attributes["engine"]
