@@ -25,6 +25,7 @@ from gatewayd.csvwriter import csv_file
 from gatewayd.errors import FieldError
 from gatewayd.storage.audit import AuditFilter, Who, audit_actions, audit_export, audit_page
 from gatewayd.storage.contacts import Page
+from gatewayd.storage.stats import OUT_OF_YEARS, within_years
 from gatewayd.storage.websessions import SessionInfo
 
 PER_PAGE = 50
@@ -41,9 +42,12 @@ def _day(text: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise FieldError("%(date)s is not a date (YYYY-MM-DD).", date=text) from None
+    if not within_years(day):
+        raise FieldError(OUT_OF_YEARS)
+    return day
 
 
 def _seconds(day: date) -> float:

@@ -89,6 +89,16 @@ def parse_day(text: str) -> date | None:
     return None
 
 
+#: The years a date typed in a filter may have: far enough for any use, and the day after the
+#: last one still exists (``date.max`` is 9999-12-31: a day more raises OverflowError).
+FIRST_YEAR, LAST_YEAR = 2000, 9998
+OUT_OF_YEARS = "Dates are between the years 2000 and 9998."
+
+
+def within_years(day: date) -> bool:
+    return FIRST_YEAR <= day.year <= LAST_YEAR
+
+
 def parse_period(first: str, last: str, now: float, zone: str) -> Period:
     """The period asked for; empty fields take this month's bounds. Raises ValidationError
     with an English msgid (translated by the page) when it cannot be used."""
@@ -97,6 +107,8 @@ def parse_period(first: str, last: str, now: float, zone: str) -> Period:
     end = parse_day(last) if last.strip() else default.last
     if start is None or end is None:
         raise ValidationError("A date is not valid: write it as DD/MM/YYYY.")
+    if not (within_years(start) and within_years(end)):
+        raise ValidationError(OUT_OF_YEARS)
     if start > end:
         raise ValidationError("The start date is after the end date.")
     if (end - start).days + 1 > MAX_DAYS:
