@@ -8,7 +8,7 @@ from functools import partial
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import ConsoleBase
-from gatewayd.admin.rendering import ID_MAX, form_value, parse_count
+from gatewayd.admin.rendering import ID_MAX, form_value, parse_count, selected_ids
 from gatewayd.contacts.fields import Normalise, Problem
 from gatewayd.routing.numbers import normalise_msisdn
 from gatewayd.storage import contacts as book
@@ -16,9 +16,8 @@ from gatewayd.storage.websessions import SessionInfo
 
 
 def ids_of(request: IRequest, name: str) -> list[int]:
-    """The integer values of a repeated form field (checkboxes); anything else is ignored."""
-    values = (request.args or {}).get(name.encode(), [])
-    return [int(v) for v in values if bytes(v).isdigit() and len(v) < 19]
+    """The ids of a repeated form field (checkboxes); see :func:`selected_ids`."""
+    return selected_ids(request, name)
 
 
 def int_value(request: IRequest, name: str, default: int = 0) -> int:

@@ -8,8 +8,8 @@ from typing import Any
 from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, ConsoleBase, app
-from gatewayd.admin.compose_form import clock_in, form_values
-from gatewayd.admin.rendering import csv_download, form_value, page_number
+from gatewayd.admin.compose_form import clock_in
+from gatewayd.admin.rendering import csv_download, form_value, page_number, selected_ids
 from gatewayd.csvwriter import csv_file
 from gatewayd.errors import Conflict, ValidationError
 from gatewayd.status import PENDING
@@ -20,6 +20,7 @@ from gatewayd.storage.messages import (
     NotArchived,
     account_timezone,
     batch_info,
+    batch_infos,
     batch_statuses,
     count_batches,
     delete_batches,
@@ -46,7 +47,7 @@ FLASHES["none_selected"] = "Select at least one message first."
 
 
 def _ids(request: IRequest) -> list[int]:
-    return sorted({int(v) for v in form_values(request, "ids") if v.isdigit()})
+    return sorted(selected_ids(request, "ids"))
 
 
 class SentPages(ConsoleBase):
@@ -121,7 +122,7 @@ class SentPages(ConsoleBase):
         if not ids:
             return self._redirect(request, "/archives", "none_selected")
         account_id = session.user.account.id
-        infos = [await self._db.run("batch_info", batch_info, i, account_id) for i in ids]
+        infos = await self._db.run("batch_infos", batch_infos, ids, account_id)
         if form_value(request, "confirmed") != "1":
             return await self._dated_page(
                 request, "archives_delete.html", session, batches=infos, error=""

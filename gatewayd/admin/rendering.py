@@ -17,6 +17,7 @@ from gatewayd.admin.i18n import (
     escaped_ngettext,
     load_catalogues,
 )
+from gatewayd.errors import FieldError
 from gatewayd.status import Status
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -144,6 +145,21 @@ def parse_count(text: str, maximum: int = INT4_MAX) -> int | None:
         return None
     number = int(digits)
     return number if number <= maximum else None
+
+
+#: The most items a selection form (checkboxes) may post at once: a bound on the queries'
+#: IN lists (PostgreSQL takes 65535 bind parameters) and on the work of one request.
+MAX_SELECTED = 1000
+
+
+def selected_ids(request: IRequest, name: str) -> list[int]:
+    """The ids a selection form posts as a repeated field ``name``, each once, in order;
+    anything but a bounded ASCII number is ignored. More than MAX_SELECTED: a FieldError."""
+    values = (request.args or {}).get(name.encode(), [])
+    if len(values) > MAX_SELECTED:
+        raise FieldError("Select 1000 items at most at a time.")  # MAX_SELECTED
+    found = (parse_count(bytes(v).decode("ascii", "replace"), ID_MAX) for v in values)
+    return list(dict.fromkeys(n for n in found if n is not None))
 
 
 def page_number(request: IRequest) -> int:

@@ -333,19 +333,39 @@ def own_batch(s: Session, batch_id: int, account_id: int | None) -> Batch:
 
 def batch_info(s: Session, batch_id: int, account_id: int) -> BatchInfo:
     """One of the account's batches with its counts per status filter; NotFound otherwise."""
-    batch = own_batch(s, batch_id, account_id)
-    by_status = dict(
-        s.execute(
-            select(Message.status, func.count(Message.id))
-            .where(Message.batch_id == batch_id)
-            .group_by(Message.status)
-        ).all()
-    )
+    own_batch(s, batch_id, account_id)
+    [info] = batch_infos(s, [batch_id], account_id)
+    return info
+
+
+def batch_infos(s: Session, batch_ids: Sequence[int], account_id: int) -> list[BatchInfo]:
+    """Several of the account's batches (in ``batch_ids``' order) with their counts, in two
+    queries whatever their number; NotFound when one is missing or another account's."""
+    batches = {
+        b.id: b
+        for b in s.scalars(
+            select(Batch).where(Batch.id.in_(batch_ids), Batch.account_id == account_id)
+        )
+    }
+    for batch_id in batch_ids:
+        if batch_id not in batches:
+            raise NotFound(f"no batch {batch_id}")
+    by_status: dict[int, dict[str, int]] = {i: {} for i in batches}
+    for batch_id, status, n in s.execute(
+        select(Message.batch_id, Message.status, func.count(Message.id))
+        .where(Message.batch_id.in_(batch_ids))
+        .group_by(Message.batch_id, Message.status)
+    ):
+        by_status[batch_id][status] = int(n)
+    return [_info(batches[i], by_status[i]) for i in batch_ids]
+
+
+def _info(batch: Batch, by_status: dict[str, int]) -> BatchInfo:
     counts = {
-        name: sum(int(n) for status, n in by_status.items() if status in statuses)
+        name: sum(n for status, n in by_status.items() if status in statuses)
         for name, statuses in STATUS_FILTERS.items()
     }
-    counts["all"] = sum(int(n) for n in by_status.values())
+    counts["all"] = sum(by_status.values())
     return BatchInfo(
         batch.id,
         batch.created_at,
