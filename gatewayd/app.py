@@ -36,6 +36,9 @@ from gatewayd.pipeline.receipts import ReceiptHandler
 from gatewayd.pipeline.routes import MessageRouter
 from gatewayd.pipeline.smpp_ingress import SmppMessages
 from gatewayd.pipeline.submission import Submissions
+from gatewayd.plugins.host import PluginHost, load_plugins
+from gatewayd.plugins.messages import wire as wire_message_hooks
+from gatewayd.plugins.notify import builtin_notifiers, operator_account
 from gatewayd.routing.acceptance import Acceptance, Failed
 from gatewayd.routing.rules_parse import parse_rules
 from gatewayd.routing.table import Rule
@@ -200,6 +203,7 @@ class Gateway(TypedMultiService):
         self.notifier = Notifier(
             self.db, self.submissions, reactor, SmtpMailer(reactor, config.notifications)
         )
+        self.plugins = self._build_plugins()
         self.batches = BatchControl(
             self.db, reactor, self.dispatcher.enqueue, self.dispatcher.forget
         )
@@ -242,6 +246,19 @@ class Gateway(TypedMultiService):
         listener = ListenerService(label, description, factory, self._reactor)
         listener.setServiceParent(self)
         self._listeners.append(listener)
+
+    def _build_plugins(self) -> PluginHost:
+        """The built-in notifiers, then the config's plugins in order (docs/plugins.md)."""
+        builtins = builtin_notifiers(
+            SmtpMailer(self._reactor, self.config.notifications),
+            self.submissions,
+            lambda: self.db.run("operator_account", operator_account),
+        )
+        loaded = load_plugins(self.config.plugins, self._source, self._reactor, services=self)
+        host = PluginHost([*builtins, *loaded], self._reactor)
+        wire_message_hooks(host, self.submissions, self.router, self.receipts)
+        host.setServiceParent(self)
+        return host
 
     def _build_simulator(self) -> None:
         sim = self.config.simulator

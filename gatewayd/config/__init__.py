@@ -138,6 +138,10 @@ def cross_check(config: Config, source: str) -> None:
     fair_use_policy(config, source)
     if config.demo.enabled and not default:
         raise ConfigError(source, "demo.enabled", "the demo needs routing.default_connector")
+    if config.plugins:  # imported and built with a checking context: their own config errors
+        from gatewayd.plugins.host import check_plugins
+
+        check_plugins(config.plugins, source)
 
 
 def check_simulator(sim: SimulatorConfig, source: str, key: str) -> None:

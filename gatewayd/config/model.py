@@ -326,3 +326,5 @@ class Config:
     callbacks: CallbacksConfig = CallbacksConfig()
     mo: MoConfig = MoConfig()
     demo: DemoConfig = DemoConfig()
+    # [plugins.NAME]: module, enabled and the plugin's own keys (gatewayd.plugins.host).
+    plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=_no_plans)

@@ -71,6 +71,10 @@ class ReceiptHandler:
         #: message to resend goes once that is committed: the dispatcher.
         self.resend_via: ResendVia | None = None
         self.on_resend: Callable[[Outbound, str], None] | None = None
+        #: Told each receipt matched and each MO, once committed (the plugins' on_receipt and
+        #: on_mo), set by the composition root.
+        self.on_receipt: Callable[[str, ReceiptIn, str, str], None] | None = None
+        self.on_mo: Callable[[str, MoIn, str], None] | None = None
         self._held: dict[tuple[int, str], _Held] = {}
         self.counts: dict[str, int] = {"receipts": 0, "unmatched": 0, "mo": 0}
         # Until the connector ids are known (the dispatcher's start), deliveries wait: an SMSC
@@ -129,6 +133,9 @@ class ReceiptHandler:
                 )
             if out.outbox:
                 self._forward(out.outbox)
+            if self.on_receipt is not None:
+                status = out.status.value if out.status is not None else ""
+                self.on_receipt(out.public_id, item, connector, status)
             if out.resend is not None and self.on_resend is not None:
                 self.on_resend(*out.resend)
             return
@@ -236,6 +243,8 @@ class ReceiptHandler:
         d = self._committer.add(MO, item)
 
         def stored(out: Any) -> None:
+            if self.on_mo is not None:
+                self.on_mo(out.public_id, item, connector)
             if account is None or not out.outbox:
                 log.warn(
                     "MO {mo_id} to {destination} on {connector}: no account takes it, kept",

@@ -3,6 +3,7 @@ account's settings from the directory and the connectors' bind states."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from twisted.internet.interfaces import IReactorTime
@@ -33,12 +34,17 @@ class MessageRouter:
         self.acceptance = acceptance  # replaced on reload
         self._directory = directory
         self._clock = clock
+        #: Told each route found (the plugins' after_route), set by the composition root.
+        self.on_routed: Callable[[Outbound, Routed], None] | None = None
 
     def route(self, msg: Outbound) -> Routed | Unroutable:
         account = self._directory.get(msg.account_id)
-        return self.acceptance.route(
+        decision = self.acceptance.route(
             account, msg.destination, msg.sender, message_class(msg.priority), self._clock.seconds()
         )
+        if self.on_routed is not None and isinstance(decision, Routed):
+            self.on_routed(msg, decision)
+        return decision
 
     def next_after(self, route: Routed, failed: str) -> Routed | None:
         return self.acceptance.table.next_after(route, failed, self.acceptance.is_bound)

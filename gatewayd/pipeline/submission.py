@@ -190,6 +190,9 @@ class Submissions:
         self._group_numbers = group_numbers
         self.fair_use = fair_use  # replaced on reload
         self._offload = offload
+        #: Plugins' before_accept (set by the composition root): None when no plugin screens,
+        #: else the request as they let it through, or a failure (refused).
+        self.screen: Callable[[SubmitRequest], Deferred[SubmitRequest] | None] | None = None
 
     def submit(self, request: SubmitRequest) -> Deferred[list[str]]:
         """Fires with the public ids once committed; fails with ValidationError at once.
@@ -225,6 +228,12 @@ class Submissions:
             return fail()
 
     def _submit(self, request: SubmitRequest) -> Deferred[Accepted]:
+        screened = self.screen(request) if self.screen is not None else None
+        if screened is not None:
+            return screened.addCallback(self._checked)
+        return self._checked(request)
+
+    def _checked(self, request: SubmitRequest) -> Deferred[Accepted]:
         now = self._clock.seconds()
         account = request.account
         policy = self._directory.get(account.id, account.name) if self._directory else None
