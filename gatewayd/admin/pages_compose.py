@@ -16,6 +16,7 @@ from gatewayd.admin.base import ConsoleBase, app
 from gatewayd.admin.compose_form import ComposeForm
 from gatewayd.admin.pages_operator import local_time
 from gatewayd.admin.rendering import ID_MAX, form_value, parse_count
+from gatewayd.api.routes_messages import MAX_RECIPIENTS
 from gatewayd.errors import GatewayError, RateLimited, ValidationError, retry_after
 from gatewayd.pipeline.submission import InvalidRecipients, SubmitRequest
 from gatewayd.smpp.text import segments
@@ -24,6 +25,11 @@ from gatewayd.storage.compose import ComposeChoices, compose_choices, preview_fa
 from gatewayd.storage.fair_use import statuses
 from gatewayd.storage.messages import batch_info, batch_statuses
 from gatewayd.storage.websessions import SessionInfo
+
+#: The API's bound (MAX_RECIPIENTS, 100 000), told in the message as people write it.
+TOO_MANY_RECIPIENTS = (
+    "A message goes to 100,000 recipients at most: send the others in another one."
+)
 
 #: Contacts offered in the compose form's picker; beyond, groups are the way.
 PICKER_LIMIT = 500
@@ -103,11 +109,14 @@ class ComposePages(ConsoleBase):
         if form.groups:
             numbers = await self._db.run("groups", group_numbers, account.id, form.groups)
         skipped = set(form.skip)
+        recipients = [*form.raw_recipients(), *(n for n in numbers if n not in skipped)]
+        if len(recipients) > MAX_RECIPIENTS:
+            raise ValidationError(TOO_MANY_RECIPIENTS)
         return SubmitRequest(
             account=account,
             user_id=session.user.id,
             channel="web",
-            recipients=[*form.raw_recipients(), *(n for n in numbers if n not in skipped)],
+            recipients=recipients,
             text=form.text,
             sender=form.sender.strip(),
             subject=form.subject,
