@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from gatewayd.errors import FieldError, GatewayError, NotFound
 from gatewayd.storage.accounts import _EMAIL, ROLES, create_user, set_credential
 from gatewayd.storage.audit import Who, audit, changes
-from gatewayd.storage.models import Account, User, WebSession
+from gatewayd.storage.models import Account, ApiKey, User, WebSession
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,20 @@ def edit_user(
     if before["role"] != role:
         end_sessions(s, user.id)  # the new role applies from the next login
     audit(s, who.actor, user.account_id, "edit user", f"{user.login}: {detail}", now, who.ip)
+    if before["role"] == "manager" and role != "manager":
+        revoke_keys(s, user, who, now)
+
+
+def revoke_keys(s: Session, user: User, who: Who, now: float) -> int:
+    """Revoke the API keys ``user`` made (they act for the account, with a manager's say):
+    when the user stops being a manager or is disabled. Audited when there were some."""
+    live = (ApiKey.user_id == user.id) & ApiKey.revoked_at.is_(None)
+    revoked = s.scalar(select(func.count(ApiKey.id)).where(live)) or 0
+    s.execute(update(ApiKey).where(live).values(revoked_at=now))
+    if revoked:
+        detail = f"{user.login}: {revoked} key(s)"
+        audit(s, who.actor, user.account_id, "revoke api keys", detail, now, who.ip)
+    return revoked
 
 
 def set_disabled(
@@ -164,6 +178,8 @@ def set_disabled(
         end_sessions(s, user.id)
     action = "disable user" if disabled else "enable user"
     audit(s, who.actor, user.account_id, action, user.login, now, who.ip)
+    if disabled:
+        revoke_keys(s, user, who, now)
 
 
 def reset_password(s: Session, user_id: int, password_hash: str, who: Who, now: float) -> str:
