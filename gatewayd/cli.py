@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from gatewayd.cli_billing import register_billing
 from gatewayd.cli_ops import register
 from gatewayd.config import Config, load_config
 from gatewayd.errors import ConfigError, GatewayError, ValidationError
@@ -281,6 +282,7 @@ def _parser() -> argparse.ArgumentParser:
         help="how long to wait for a final status (0: do not wait)",
     )
     register(sub, command, with_config, account)
+    register_billing(sub, command, with_config)
     return p
 
 

@@ -136,6 +136,9 @@ def cross_check(config: Config, source: str) -> None:
     mo_table(config, source)
     number_plan(config, source)
     fair_use_policy(config, source)
+    from gatewayd.billing.settings import billing_settings
+
+    billing_settings(config.billing, source)
     if config.demo.enabled and not default:
         raise ConfigError(source, "demo.enabled", "the demo needs routing.default_connector")
     if config.plugins:  # imported and built with a checking context: their own config errors

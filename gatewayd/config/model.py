@@ -303,6 +303,32 @@ class DemoConfig:
     customer_account: str = "Demo SARL"
 
 
+def _currency(value: Any) -> str | None:
+    ok = len(value) == 3 and value.isalpha() and value.isupper()
+    return None if ok else "must be an ISO 4217 currency code in capitals (e.g. EUR, XOF)"
+
+
+def _invoice_day(value: Any) -> str | None:
+    return None if 1 <= value <= 28 else "must be a day from 1 to 28"
+
+
+def _no_billing_tables() -> Mapping[str, Mapping[str, Any]]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class BillingConfig:
+    # Checked further (prices, tiers, plans) by gatewayd.billing.settings in cross_check.
+    currency: str = checked("EUR", check=_currency)
+    vat_rate: str = "0"
+    invoice_day: int = checked(1, check=_invoice_day)
+    check_interval: float = checked(3600.0, check=_positive)
+    usage: Literal["none", "out_of_bundle", "all"] = "out_of_bundle"
+    issuer: str = ""
+    zones: Mapping[str, Mapping[str, Any]] = field(default_factory=_no_billing_tables)
+    plans: Mapping[str, Mapping[str, Any]] = field(default_factory=_no_billing_tables)
+
+
 def _no_connectors() -> Mapping[str, ConnectorConfig]:
     return MappingProxyType({})
 
@@ -326,5 +352,6 @@ class Config:
     callbacks: CallbacksConfig = CallbacksConfig()
     mo: MoConfig = MoConfig()
     demo: DemoConfig = DemoConfig()
+    billing: BillingConfig = BillingConfig()
     # [plugins.NAME]: module, enabled and the plugin's own keys (gatewayd.plugins.host).
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=_no_plans)

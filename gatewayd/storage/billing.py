@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from gatewayd.billing.invoices import Draft, Member, UsageRow, account_draft, group_draft
 from gatewayd.billing.money import Money
 from gatewayd.billing.settings import BillingSettings
+from gatewayd.billing.views import InvoiceDetail, InvoiceRow, LineView, PaymentView
 from gatewayd.errors import Conflict, FieldError, NotFound
 from gatewayd.routing.fairuse_rules import following_period, period_start
 from gatewayd.status import Status
@@ -73,56 +74,6 @@ class Generated:
     accounts: int  # account invoices created
     groups: int  # group invoices created
     open: int  # accounts whose month has not ended yet in their time zone (done later)
-
-
-@dataclass(frozen=True)
-class InvoiceRow:
-    id: int
-    number: str
-    kind: str  # "account" or "group"
-    period: str
-    customer_ref: str
-    customer_name: str
-    total: Money
-    state: str  # "unpaid" or "paid"
-    issued_at: float
-    paid_at: float | None
-    account_id: int | None
-    client_id: int | None
-    group_invoice_id: int | None
-
-
-@dataclass(frozen=True)
-class LineView:
-    kind: str
-    description: str
-    zone: str
-    quantity: int
-    unit_price: str
-    amount: Money
-
-
-@dataclass(frozen=True)
-class PaymentView:
-    invoice_id: int
-    invoice_number: str
-    receipt_number: str
-    method: str
-    amount: Money
-    paid_at: float
-
-
-@dataclass(frozen=True)
-class InvoiceDetail:
-    row: InvoiceRow
-    subtotal: Money
-    vat_rate: str
-    vat: Money
-    customer_address: str
-    lines: tuple[LineView, ...]
-    usage: tuple[UsageRow, ...]  # the consumption detail (account invoices)
-    payment: PaymentView | None  # a group's payment for its accounts' invoices
-    group_number: str | None  # the group invoice that bills this account invoice
 
 
 @dataclass(frozen=True)
