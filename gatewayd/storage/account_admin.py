@@ -22,6 +22,7 @@ from gatewayd.routing.senders import sender_error
 from gatewayd.storage.account_policy import add_sender, remove_sender
 from gatewayd.storage.accounts import SmppLimits, create_account, set_credential
 from gatewayd.storage.audit import Who, audit, changes
+from gatewayd.storage.folding import fold, folded
 from gatewayd.storage.models import Account, Client, Credential, SenderId, User, WebSession
 
 
@@ -127,12 +128,12 @@ def find_accounts(
     ``state`` ("" any, "active", "suspended", "fair_use"), by name; and how many in all."""
     q = select(Account, Client.identifier).outerjoin(Client, Client.id == Account.client_id)
     if query:
-        text = query.strip().lower()
+        text = fold(query)
         q = q.where(
             or_(
-                func.lower(Account.name).contains(text, autoescape=True),
-                func.lower(Account.smpp_system_id).contains(text, autoescape=True),
-                func.lower(Client.identifier).contains(text, autoescape=True),
+                folded(Account.name).contains(text, autoescape=True),
+                folded(Account.smpp_system_id).contains(text, autoescape=True),
+                folded(Client.identifier).contains(text, autoescape=True),
             )
         )
     if state == "active":

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from gatewayd.storage.folding import fold, folded
 from gatewayd.storage.models import Account, AuditEntry
 
 #: At most this many entries in one CSV export (newest first).
@@ -85,7 +86,7 @@ class AuditRow:
 def _query(f: AuditFilter) -> Select[AuditEntry, str]:
     q = select(AuditEntry, Account.name).outerjoin(Account, Account.id == AuditEntry.account_id)
     if f.actor:
-        q = q.where(func.lower(AuditEntry.actor).contains(f.actor.lower(), autoescape=True))
+        q = q.where(folded(AuditEntry.actor).contains(fold(f.actor), autoescape=True))
     if f.account:
         q = q.where(Account.name == f.account)
     if f.action:

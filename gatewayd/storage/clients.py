@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from gatewayd.errors import FieldError, NotFound
 from gatewayd.storage.audit import Who, audit
+from gatewayd.storage.folding import fold, folded
 from gatewayd.storage.models import Account, Client
 
 #: Letters, digits, "-", "_" and "."; what the operator's billing prints on the invoice.
@@ -71,10 +72,10 @@ def find_clients(s: Session, query: str, offset: int, limit: int) -> tuple[list[
         counts, counts.c.client_id == Client.id
     )
     if query.strip():
-        text = query.strip().lower()
+        text = fold(query)
         q = q.where(
-            func.lower(Client.identifier).contains(text, autoescape=True)
-            | func.lower(Client.name).contains(text, autoescape=True)
+            folded(Client.identifier).contains(text, autoescape=True)
+            | folded(Client.name).contains(text, autoescape=True)
         )
     total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = s.execute(q.order_by(Client.identifier).offset(offset).limit(limit))

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from gatewayd.contacts.fields import Entry
 from gatewayd.errors import Conflict, NotFound
+from gatewayd.storage.folding import fold, folded
 from gatewayd.storage.models import Account, Contact, ContactGroup, GroupMember, GroupNumber
 from gatewayd.storage.raw import Raw
 
@@ -134,8 +135,8 @@ def _search(query: Select[*tuple[Any, ...]], text: str) -> Select[*tuple[Any, ..
     for word in text.split():
         digits = "".join(ch for ch in word if ch.isdigit())
         found = [
-            Contact.first_name.icontains(word, autoescape=True),
-            Contact.last_name.icontains(word, autoescape=True),
+            folded(Contact.first_name).contains(fold(word), autoescape=True),
+            folded(Contact.last_name).contains(fold(word), autoescape=True),
         ]
         if digits:
             found.append(Contact.msisdn.contains(digits, autoescape=True))

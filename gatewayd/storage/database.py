@@ -22,6 +22,7 @@ from twisted.python.threadpool import ThreadPool
 
 from gatewayd.config import DatabaseConfig
 from gatewayd.services import TypedService
+from gatewayd.storage.folding import register_sqlite_functions
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -56,6 +57,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # messages do not fit in 2 MiB, and every insert would read pages back from the OS.
         cur.execute("PRAGMA cache_size=-32768")
         cur.close()
+        register_sqlite_functions(dbapi_conn)  # unicode_lower(): Unicode-aware search
 
 
 def thread_count(config: DatabaseConfig) -> int:

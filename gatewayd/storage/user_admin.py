@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from gatewayd.errors import FieldError, GatewayError, NotFound
 from gatewayd.storage.accounts import _EMAIL, ROLES, create_user, set_credential
 from gatewayd.storage.audit import Who, audit, changes
+from gatewayd.storage.folding import fold, folded
 from gatewayd.storage.models import Account, ApiKey, User, WebSession
 
 
@@ -56,10 +57,10 @@ def find_users(
     if role:
         q = q.where(User.role == role)
     if query.strip():
-        text = query.strip().lower()
+        text = fold(query)
         q = q.where(
-            func.lower(User.login).contains(text, autoescape=True)
-            | func.lower(User.email).contains(text, autoescape=True)
+            folded(User.login).contains(text, autoescape=True)
+            | folded(User.email).contains(text, autoescape=True)
         )
     total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = s.execute(q.order_by(User.login).offset(offset).limit(limit))
