@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Generic, Literal, TypeVar
 
+from gatewayd.billing.payments import Approved, Declined, PaymentRequest, Pending
 from gatewayd.errors import GatewayError
+from gatewayd.fleet.orders import Order, OrderResult
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -103,7 +105,7 @@ class MessageDraft:
     account_id: int
     account: str
     channel: str  # smpp, console, api, cli, system
-    recipients: tuple[str, ...]
+    recipients: tuple[str, ...]  # as submitted, before their checks (not yet E.164)
     text: str
     sender: str
     subject: str
@@ -157,13 +159,9 @@ class Notification:
     body: str
 
 
-# The fleet and billing areas were not in the tree when these specs were written: their
-# argument and result types are ``object`` until gatewayd/fleet/orders.py and
-# gatewayd/billing/payments.py exist (then: the order / payment request and their outcome).
-FleetOrderArgument = object
-FleetOrderResult = object
-PaymentArgument = object
-PaymentResult = object
+# The fleet and billing hooks take the types of their areas (gatewayd/fleet/orders.py,
+# gatewayd/billing/payments.py): an order and its outcome, a payment request and its result.
+PaymentAnswer = Approved | Declined | Pending
 
 BeforeAcceptResult = Accept | Reject | Rewrite
 
@@ -188,11 +186,17 @@ ON_MO: HookSpec[MoEvent, None] = HookSpec(
 NOTIFY: HookSpec[Notification, Sent] = HookSpec(
     "notify", Notification, (Sent,), "all", "open", 30.0, "gatewayd tells people something"
 )
-FLEET_BACKEND: HookSpec[FleetOrderArgument, FleetOrderResult] = HookSpec(
-    "fleet_backend", object, (object,), "first", "closed", 30.0, "a fleet order is executed"
+FLEET_BACKEND: HookSpec[Order, OrderResult] = HookSpec(
+    "fleet_backend", Order, (OrderResult,), "first", "closed", 30.0, "a fleet order is executed"
 )
-PAYMENT: HookSpec[PaymentArgument, PaymentResult] = HookSpec(
-    "payment", object, (object,), "first", "closed", 30.0, "a payment is processed"
+PAYMENT: HookSpec[PaymentRequest, PaymentAnswer] = HookSpec(
+    "payment",
+    PaymentRequest,
+    (Approved, Declined, Pending),
+    "first",
+    "closed",
+    30.0,
+    "a customer pays an invoice",
 )
 
 #: Every hook, by name.
