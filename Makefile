@@ -19,9 +19,10 @@ run: $(STAMP)
 	$(BIN)/gatewayd db upgrade -c conf/demo.toml
 	exec $(BIN)/gatewayd run -c conf/demo.toml
 
-# Debian packages the tests use as real peers: chromium (browser tests) and kannel (an SMPP
-# ESME we did not write). Installed when missing and we are root.
-SYSTEM_DEPS := chromium:chromium kannel:/usr/sbin/bearerbox
+# Debian packages the tests use as real peers: chromium (browser tests), kannel (an SMPP
+# ESME we did not write) and poppler-utils (pdftoppm/pdftotext read the billing PDFs back).
+# Installed when missing and we are root.
+SYSTEM_DEPS := chromium:chromium kannel:/usr/sbin/bearerbox poppler-utils:pdftoppm
 system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \
 	  command -v "$${dep#*:}" >/dev/null 2>&1 || missing="$$missing $${dep%%:*}"; done; \
