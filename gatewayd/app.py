@@ -18,6 +18,8 @@ from gatewayd.admin.console import Console, Services
 from gatewayd.admin.control import ControlApi
 from gatewayd.admin.rendering import Templates
 from gatewayd.admin.site import make_site
+from gatewayd.billing.job import InvoiceJob
+from gatewayd.billing.settings import billing_settings
 from gatewayd.config import Config, ConnectorConfig, diff_config
 from gatewayd.config.password_file import read_password_file
 from gatewayd.config.policy import fair_use_policy, mo_table, number_plan, routing_table
@@ -213,6 +215,11 @@ class Gateway(TypedMultiService):
         _Periodic(
             "housekeeping", reactor, pipeline.sweep_interval, self._housekeeping
         ).setServiceParent(self)
+        # Last month's invoices once it is over (docs/billing.md); idempotent per month.
+        self.billing_job = InvoiceJob(
+            self.db, reactor, billing_settings(config.billing, self._source)
+        )
+        self.billing_job.setServiceParent(self)
 
     # -- builders ---------------------------------------------------------------------------
     def _acceptance(self, config: Config) -> Acceptance:
