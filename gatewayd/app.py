@@ -19,6 +19,7 @@ from gatewayd.admin.control import ControlApi
 from gatewayd.admin.rendering import Templates
 from gatewayd.admin.site import make_site
 from gatewayd.billing.job import InvoiceJob
+from gatewayd.billing.payments import hook_payments
 from gatewayd.billing.settings import billing_settings
 from gatewayd.config import Config, ConnectorConfig, diff_config
 from gatewayd.config.password_file import read_password_file
@@ -38,6 +39,7 @@ from gatewayd.pipeline.receipts import ReceiptHandler
 from gatewayd.pipeline.routes import MessageRouter
 from gatewayd.pipeline.smpp_ingress import SmppMessages
 from gatewayd.pipeline.submission import Submissions
+from gatewayd.plugins.hooks import PAYMENT
 from gatewayd.plugins.host import PluginHost, load_plugins
 from gatewayd.plugins.messages import wire as wire_message_hooks
 from gatewayd.plugins.notify import builtin_notifiers, operator_account
@@ -331,6 +333,11 @@ class Gateway(TypedMultiService):
             directory=self.directory,
             operations=operations,
             callback_networks=parse_networks(self.config.callbacks.allowed_networks),
+            billing=billing_settings(self.config.billing, self._source),
+            payments=hook_payments(
+                (plugin.instance for plugin in self.plugins.plugins),
+                lambda request: self.plugins.first(PAYMENT, request),
+            ),
         )
         console = Console(services, Templates())
         site = make_site(console.resource(), self.config.admin.max_request_body)

@@ -8,7 +8,7 @@ registered on the shared :data:`app` when their module is imported.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -22,6 +22,8 @@ from twisted.web.server import Request
 from gatewayd.admin.i18n import DEFAULT_LANGUAGE, LANGUAGES, pick_language
 from gatewayd.admin.operations import Operations
 from gatewayd.admin.rendering import Templates, form_value, redirect, render
+from gatewayd.billing.payments import Payments
+from gatewayd.billing.settings import BillingSettings
 from gatewayd.config import AdminConfig
 from gatewayd.errors import FieldError, GatewayError, NotFound, PermissionDenied
 from gatewayd.pipeline.destinations import Networks
@@ -89,6 +91,10 @@ class Services:
     directory: AccountDirectory | None = None
     #: ``[callbacks] allowed_networks``: the private networks a callback URL may name.
     callback_networks: Networks = ()
+    #: ``[billing]``: the tariff and invoicing settings (None: the defaults, nothing priced).
+    billing: BillingSettings | None = None
+    #: The payment plugins and the ``payment`` hook's call (billing pages).
+    payments: Payments = field(default_factory=Payments)
 
 
 class ConsoleBase:

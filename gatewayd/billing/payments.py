@@ -1,8 +1,9 @@
 """Paying an invoice: the ``payment`` hook's types and the desk that calls it once per attempt.
 
 A payment processor is a plugin that implements :class:`PaymentProcessor`: it gets a
-:class:`PaymentRequest` (which invoice, whose, how much in minor units, the method the customer
-chose, where to send them back) and answers one :class:`PaymentResult`:
+:class:`PaymentRequest` (which invoice, whose, how much as
+:class:`~gatewayd.billing.money.Money`, the method the customer chose, where to send them
+back) and answers one :class:`PaymentResult`:
 
 - :class:`Approved` with the processor's receipt number: the invoice is then marked paid;
 - :class:`Declined` with a reason the customer is shown (nothing is charged);
@@ -26,39 +27,25 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from twisted.internet.defer import Deferred, ensureDeferred
 
+from gatewayd.billing.money import Money
 from gatewayd.errors import FieldError
 
 #: Attempt keys the desk remembers (the oldest are forgotten first).
 REMEMBERED_ATTEMPTS = 10_000
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-
-
-@dataclass(frozen=True)
-class Amount:
-    """An amount of money in minor units (cents) of an ISO 4217 currency; never a float."""
-
-    minor: int
-    currency: str
-
-    def __post_init__(self) -> None:
-        if isinstance(self.minor, bool) or not isinstance(self.minor, int):
-            raise TypeError("an amount is an integer number of minor units")
-        if not _CURRENCY.match(self.currency):
-            raise ValueError(f"not an ISO 4217 currency code: {self.currency!r}")
 
 
 @dataclass(frozen=True)
 class PaymentRequest:
     invoice_id: int
     account: str  # the account's name (the invoice's, or its client group's first)
-    amount: Amount
+    amount: Money  # integer minor units and the currency, never a float
     method: str  # the processor's method name, e.g. "card", "manual"
     return_url: str  # where the processor sends the customer back (a console path)
     attempt_key: str = ""  # the same for every retry of one attempt: pass it on as idempotency key
@@ -192,3 +179,32 @@ def first_processor(processors: list[PaymentProcessor]) -> Pay:
         return None
 
     return pay
+
+
+@dataclass(frozen=True)
+class Payments:
+    """What the console pays with: the payment plugins, in the config's order (the methods
+    the invoice page offers, the manual payment's instructions), and the call that pays (the
+    plugin host's ``payment`` hook; None: :func:`first_processor` over them)."""
+
+    processors: tuple[PaymentProcessor, ...] = ()
+    pay: Pay | None = None
+
+    def call(self) -> Pay:
+        return self.pay if self.pay is not None else first_processor(list(self.processors))
+
+    def offered(self, method: str) -> PaymentProcessor | None:
+        """The first plugin offering ``method``, if any."""
+        return next((p for p in self.processors if p.method == method), None)
+
+
+def hook_payments(
+    plugins: Iterable[object], first: Callable[[PaymentRequest], Awaitable[object]]
+) -> Payments:
+    """The :class:`Payments` of the loaded plugins, paying through the hook's ``first`` call
+    (the host checks the answers' types; the desk fails anything else closed)."""
+
+    async def pay(request: PaymentRequest) -> PaymentResult | None:
+        return cast(PaymentResult | None, await first(request))
+
+    return Payments(tuple(p for p in plugins if isinstance(p, PaymentProcessor)), pay)

@@ -9,6 +9,7 @@ console (/admin/billing) with the receipt number of the transfer; that is audite
 Config (its own table, every key optional, unknown keys refused)::
 
     [plugins.payment_manual]
+    module = "gatewayd.plugins.payment_manual"
     payee = "Opérateur SA"
     bank_account = "MU17 BOMM 0101 1010 3030 0200 000M UR"
     instructions = "Put the invoice number as the transfer's reference."
@@ -16,16 +17,18 @@ Config (its own table, every key optional, unknown keys refused)::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gatewayd.billing.payments import PaymentRequest, PaymentResult, Pending
-from gatewayd.errors import ConfigError, FieldError
+from gatewayd.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gatewayd.plugins.host import PluginContext
 
 METHOD = "manual"
 _KEYS = ("payee", "bank_account", "instructions")
-_RECEIPT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,39}$")
 
 
 @dataclass(frozen=True)
@@ -38,20 +41,23 @@ class ManualPayment:
     method: str = METHOD
 
     @classmethod
-    def from_config(cls, table: Mapping[str, object], source: str = "config") -> ManualPayment:
+    def from_config(
+        cls,
+        table: Mapping[str, object],
+        source: str = "config",
+        prefix: str = "plugins.payment_manual",
+    ) -> ManualPayment:
         """The plugin from its config table; an unknown key or a value that is not a string
         (at most 500 characters) is a ConfigError naming the key."""
         for key in table:
             if key not in _KEYS:
-                raise ConfigError(source, f"plugins.payment_manual.{key}", "unknown key")
+                raise ConfigError(source, f"{prefix}.{key}", "unknown key")
         values: dict[str, str] = {}
         for key in _KEYS:
             value = table.get(key, "")
             if not isinstance(value, str) or len(value) > 500:
                 raise ConfigError(
-                    source,
-                    f"plugins.payment_manual.{key}",
-                    "must be text of 500 characters at most",
+                    source, f"{prefix}.{key}", "must be text of 500 characters at most"
                 )
             values[key] = value.strip()
         return cls(**values)
@@ -63,12 +69,6 @@ class ManualPayment:
         return Pending(request.return_url)
 
 
-def checked_receipt(text: str) -> str:
-    """A receipt number an operator typed: 1 to 40 letters, digits and ``/ . _ -``."""
-    receipt = text.strip()
-    if not _RECEIPT.match(receipt):
-        raise FieldError(
-            "A receipt number is 1 to 40 letters, digits and / . _ - (starting with a letter "
-            "or a digit)."
-        )
-    return receipt
+def plugin(config: Mapping[str, object], context: PluginContext) -> ManualPayment:
+    """The plugin host's factory (``module = "gatewayd.plugins.payment_manual"``)."""
+    return ManualPayment.from_config(config, context.source, context.key)

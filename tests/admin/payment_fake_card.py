@@ -5,6 +5,7 @@ with ``as_coroutine``, to exercise both ways a plugin may answer."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from twisted.internet.defer import succeed
@@ -43,3 +44,12 @@ class FakeCard:
 
     async def _later(self, request: PaymentRequest) -> PaymentResult | None:
         return self._decide(request)
+
+
+def plugin(config: Mapping[str, object], context: object) -> FakeCard:
+    """The plugin host's factory: ``[plugins.card] module = "tests.admin.payment_fake_card"``,
+    ``limit_minor`` optional."""
+    limit = config.get("limit_minor", 100_000)
+    if not isinstance(limit, int) or set(config) - {"limit_minor"}:
+        raise ValueError("card: only limit_minor, an integer")
+    return FakeCard(limit_minor=limit)
