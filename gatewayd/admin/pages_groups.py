@@ -8,7 +8,7 @@ from twisted.web.iweb import IRequest
 
 from gatewayd.admin.base import FLASHES, app
 from gatewayd.admin.book_base import AddressBook, ids_of
-from gatewayd.admin.rendering import form_value, page_number
+from gatewayd.admin.rendering import form_value, page_number, selected_values
 from gatewayd.contacts.fields import Problem, check_name, number_problem
 from gatewayd.storage import contacts as book
 from gatewayd.storage.websessions import SessionInfo
@@ -195,11 +195,7 @@ class GroupsPages(AddressBook):
         session = await self._customer(request)
         self._check_csrf(request, session)
         contacts = ids_of(request, "contact")
-        numbers = [
-            bytes(v).decode("ascii", "replace")
-            for v in (request.args or {}).get(b"number", [])
-            if bytes(v).isdigit()
-        ]
+        numbers = [v.decode("ascii") for v in selected_values(request, "number") if v.isdigit()]
         if not contacts and not numbers:
             return self._redirect(request, f"{GROUPS}/{group_id}", "no_member_selected")
         await self._db.run(

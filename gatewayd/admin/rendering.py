@@ -152,12 +152,19 @@ def parse_count(text: str, maximum: int = INT4_MAX) -> int | None:
 MAX_SELECTED = 1000
 
 
-def selected_ids(request: IRequest, name: str) -> list[int]:
-    """The ids a selection form posts as a repeated field ``name``, each once, in order;
-    anything but a bounded ASCII number is ignored. More than MAX_SELECTED: a FieldError."""
+def selected_values(request: IRequest, name: str) -> list[bytes]:
+    """The values a selection form posts as a repeated field ``name`` (checkboxes): more
+    than MAX_SELECTED is a FieldError."""
     values = (request.args or {}).get(name.encode(), [])
     if len(values) > MAX_SELECTED:
         raise FieldError("Select 1000 items at most at a time.")  # MAX_SELECTED
+    return [bytes(v) for v in values]
+
+
+def selected_ids(request: IRequest, name: str) -> list[int]:
+    """The ids a selection form posts as a repeated field ``name``, each once, in order;
+    anything but a bounded ASCII number is ignored. More than MAX_SELECTED: a FieldError."""
+    values = selected_values(request, name)
     found = (parse_count(bytes(v).decode("ascii", "replace"), ID_MAX) for v in values)
     return list(dict.fromkeys(n for n in found if n is not None))
 

@@ -48,3 +48,12 @@ async def test_selected_ids_are_bounded(rig: ConsoleRig) -> None:
     await browser.get("/contacts")
     many_contacts = await browser.post("/contacts/delete", [("contact", "1")] * 1001)
     assert many_contacts.code == 400 and "1000 éléments au plus" in many_contacts.shown
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_groups_numbers_to_remove_are_bounded(rig: ConsoleRig) -> None:
+    browser = await rig.customer("acme", "alice")
+    await browser.get("/contacts")
+    numbers = [("number", str(22370000000 + n)) for n in range(1001)]
+    refused = await browser.post("/contacts/groups/1/remove", numbers)
+    assert refused.code == 400 and "1000 éléments au plus" in refused.shown
