@@ -1,6 +1,7 @@
 """The message hooks in a whole gateway in-process (real SQLite file, the built-in simulator
 as SMSC, the HTTP API as the channel): before_accept refuses or rewrites, after_route,
-on_receipt and on_mo see the traffic, and a broken plugin never stops the daemon."""
+on_receipt and on_mo see the traffic, and a broken plugin never stops the daemon; and over
+SMPP, the refusal's command_status."""
 
 from __future__ import annotations
 
@@ -8,16 +9,23 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_twisted
 from sqlalchemy import select
 from twisted.internet import reactor
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
-from gatewayd.plugins.hooks import MoEvent, ReceiptEvent, RoutedMessage
+from gatewayd.plugins.hooks import ESME_RSUBMITFAIL, MoEvent, ReceiptEvent, RoutedMessage
+from gatewayd.security import hash_secret
 from gatewayd.smpp import pdu as p
+from gatewayd.smpp.session import CommandFailed
 from gatewayd.storage.models import Batch
 from tests.admin.conftest import ConsoleRig, start_rig
 from tests.api.conftest import api_account, until
 from tests.plugins.recorder import Recorder
+from tests.smpp.fakes import ClientESME
+
+SOCKET_TIMEOUT = 5.0  # bounds each wait on the real reactor: a broken gateway fails, not hangs
 
 MODULE = "tests.plugins.recorder"
 
@@ -130,3 +138,28 @@ async def test_broken_observers_are_counted_and_the_message_is_delivered(tmp_pat
         }
     finally:
         await rig.gateway.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_over_smpp_a_refusal_is_the_plugins_command_status(screened: ConsoleRig) -> None:
+    gateway = screened.gateway
+    await gateway.accounts.create_account("acme", "customer", 1.0, "acme", hash_secret("s3cret"))
+    port = gateway.listening_addresses()["SMPP server"][0].port
+    client = ClientESME(reactor, SOCKET_TIMEOUT)
+    await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), client)
+    await client.ready.addTimeout(SOCKET_TIMEOUT, reactor)
+    try:
+        await client.send_request(p.BIND_TRANSCEIVER, {"system_id": b"acme", "password": b"s3cret"})
+        fields = {"destination_addr": b"22376600000", "short_message": b"casino tonight"}
+        with pytest.raises(CommandFailed) as caught:
+            await client.send_request(p.SUBMIT_SM, fields)
+        assert caught.value.smpp_status == ESME_RSUBMITFAIL  # Reject's default
+        fields = {"destination_addr": b"22376600000", "short_message": b"bonjour"}
+        accepted = await client.send_request(p.SUBMIT_SM, fields)
+        assert accepted.status == p.ESME_ROK
+        await client.unbind()
+    finally:
+        client.transport.loseConnection()  # type: ignore[union-attr]
+    assert bodies(screened) == ["BONJOUR"]
+    [_refused, draft] = recorder(screened, "watch").calls["before_accept"]
+    assert (draft.channel, draft.text) == ("smpp", "bonjour")
