@@ -156,3 +156,17 @@ def test_a_bad_period_is_refused(database: Database) -> None:
     for period in ("2026-13", "2026-1", "november"):
         with pytest.raises(FieldError, match="not a month"):
             database.run_sync("generate", generate_invoices, SETTINGS, period, LATER)
+
+
+def test_a_run_that_loses_the_race_writes_nothing_twice(
+    database: Database, month: Month, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two nodes at once: both find no invoice, both insert; the unique (owner, month) index
+    refuses the second, whose savepoint is rolled back while the rest of its run goes on."""
+    import gatewayd.storage.billing as store
+
+    assert _generate(database, LATER) == (3, 1, 0)
+    before = _count(database)
+    monkeypatch.setattr(store, "_exists", lambda s, key, period: False)
+    assert _generate(database, LATER) == (0, 0, 0)
+    assert _count(database) == before
