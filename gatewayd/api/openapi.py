@@ -90,6 +90,8 @@ _BODY_ERRORS = ("400", "413")
 
 
 def _paths() -> dict[str, Schema]:
+    from gatewayd.api.openapi_fleet import fleet_paths  # it uses this module's helpers
+
     batch_id = [_path("batch_id", ID)]
     contact_id = [_path("contact_id", ID)]
     group_id = [_path("group_id", ID)]
@@ -237,7 +239,14 @@ def _paths() -> dict[str, Schema]:
                 params=[*group_id, _path("number", NUMBER)],
             ),
         },
+        **fleet_paths(),
     }
+
+
+def _fleet_schemas() -> dict[str, Schema]:
+    from gatewayd.api.openapi_fleet import FLEET_SCHEMAS
+
+    return FLEET_SCHEMAS
 
 
 def document() -> Schema:
@@ -253,7 +262,7 @@ def document() -> Schema:
         "security": [{"apiKey": []}],
         "paths": _paths(),
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **_fleet_schemas()},
             "securitySchemes": {
                 "apiKey": {
                     "type": "http",

@@ -8,10 +8,11 @@ from twisted.web.resource import IResource
 from gatewayd.api.base import app
 from gatewayd.api.openapi import document
 from gatewayd.api.routes_contacts import ContactsApi
+from gatewayd.api.routes_fleet import FleetApi
 from gatewayd.api.routes_messages import MessagesApi
 
 
-class Api(MessagesApi, ContactsApi):
+class Api(MessagesApi, ContactsApi, FleetApi):
     """Mounted by the console at /api/v1 (``gatewayd/admin/pages_api.py``)."""
 
     _document: bytes | None = None
