@@ -156,7 +156,8 @@ def check_plugins(plugins: Mapping[str, Mapping[str, Any]], source: str) -> None
 
 class PluginHost(TypedService):
     """Calls the plugins' hooks. Plugins with ``start()``/``stop()`` are started and stopped
-    with the gateway. ``failures``: per (plugin, hook), how many calls failed or timed out."""
+    with the gateway (a failure there is logged, and counted under "start"). ``failures``: per
+    (plugin, hook), how many calls failed or timed out."""
 
     name = "plugins"
 
@@ -237,9 +238,11 @@ class PluginHost(TypedService):
         except Exception:
             return fail()
 
+    def _count(self, name: str, hook: str) -> None:
+        self._failures[(name, hook)] = self._failures.get((name, hook), 0) + 1
+
     def _failed(self, spec: HookSpec[A, R], name: str, error: BaseException) -> None:
-        key = (name, spec.name)
-        self._failures[key] = self._failures.get(key, 0) + 1
+        self._count(name, spec.name)
         log.error(
             "plugin {plugin} failed in {hook}: {error}",
             plugin=name,
@@ -255,7 +258,15 @@ class PluginHost(TypedService):
         for plugin in self.plugins:
             start = getattr(plugin.instance, "start", None)
             if callable(start):
-                start()
+                try:
+                    start()
+                except Exception as error:  # the daemon starts; the plugin's hooks still run
+                    self._count(plugin.name, "start")
+                    log.error(
+                        "plugin {plugin} failed to start: {error}",
+                        plugin=plugin.name,
+                        error=_describe(error),
+                    )
 
     def stopService(self) -> Deferred[Any]:
         super().stopService()
@@ -263,11 +274,19 @@ class PluginHost(TypedService):
         for plugin in reversed(self.plugins):
             stop = getattr(plugin.instance, "stop", None)
             if callable(stop):
-                result = stop()
+                try:
+                    result = stop()
+                except Exception:
+                    log.failure("plugin {plugin} failed to stop", plugin=plugin.name)
+                    continue
                 if isinstance(result, Deferred):
-                    stops.append(result.addErrback(lambda f: log.failure("plugin stop", f)))
+                    stops.append(result.addErrback(_stop_failed, plugin.name))
         d: Deferred[Any] = gatherResults(stops)
         return d
+
+
+def _stop_failed(failure: Failure, name: str) -> None:
+    log.failure("plugin {plugin} failed to stop", failure, plugin=name)
 
 
 def _first_error(failure: Failure) -> Failure:

@@ -14,9 +14,11 @@ from gatewayd.plugins.hooks import (
     AFTER_ROUTE,
     BEFORE_ACCEPT,
     NOTIFY,
+    ON_MO,
     Accept,
     HookSpec,
     MessageDraft,
+    MoEvent,
     Notification,
     PluginFailed,
     Reject,
@@ -188,3 +190,36 @@ async def test_plugins_start_and_stop_with_the_host() -> None:
     host.startService()
     await host.stopService()
     assert events == ["start", "stop"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_plugin_that_fails_to_start_or_stop_does_not_stop_the_others() -> None:
+    events: list[str] = []
+
+    class Broken:
+        def start(self) -> None:
+            raise RuntimeError("no licence")
+
+        def stop(self) -> None:
+            raise RuntimeError("still no licence")
+
+        def on_mo(self, event: object) -> None:
+            events.append("mo")
+
+    class Fine:
+        def start(self) -> None:
+            events.append("start")
+
+        def stop(self) -> None:
+            events.append("stop")
+
+        def on_mo(self, event: object) -> None:
+            return None
+
+    host = PluginHost([Plugin("broken", Broken(), "t"), Plugin("fine", Fine(), "t")], Clock())
+    host.startService()
+    assert events == ["start"] and host.failures == {("broken", "start"): 1}
+    host.observe(ON_MO, MoEvent("M1", "sim", "1", "2", "hi", None))
+    assert events == ["start", "mo"]  # its hooks are still called
+    await host.stopService()
+    assert events == ["start", "mo", "stop"]
