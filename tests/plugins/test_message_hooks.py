@@ -45,14 +45,17 @@ def bodies(rig: ConsoleRig) -> list[str]:
 
 
 @pytest_twisted.async_yield_fixture
-async def screened(tmp_path: Path) -> AsyncIterator[ConsoleRig]:
-    rig = await started(
-        tmp_path,
+async def screened(db_url: str) -> AsyncIterator[ConsoleRig]:
+    """On SQLite and, when configured, on PostgreSQL."""
+    rig = await start_rig(
+        db_url,
         {
-            "watch": {"module": MODULE},  # first: records, then has no opinion
-            "screen": {"module": MODULE, "reject": "casino", "upper": True},
+            "plugins": {
+                "watch": {"module": MODULE},  # first: records, then has no opinion
+                "screen": {"module": MODULE, "reject": "casino", "upper": True},
+            },
+            "mo": {"routes": {"36180": "acme"}},
         },
-        mo={"routes": {"36180": "acme"}},
     )
     yield rig
     await rig.gateway.stopService()
