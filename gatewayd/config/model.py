@@ -329,6 +329,24 @@ class BillingConfig:
     plans: Mapping[str, Mapping[str, Any]] = field(default_factory=_no_billing_tables)
 
 
+def _http_url(value: Any) -> str | None:
+    ok = value == "" or value.startswith(("http://", "https://"))
+    return None if ok else "must be an http:// or https:// URL (or empty)"
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    # Which backend carries out fleet orders (docs/fleet.md).
+    backend: Literal["local", "http"] = "local"
+    delay: float = checked(5.0, check=_not_negative)
+    interval: float = checked(2.0, check=_positive)
+    timeout: float = checked(600.0, check=_positive)
+    max_attempts: int = checked(3, check=_positive)
+    reseller_email: str = ""
+    http_base_url: str = checked("", check=_http_url)
+    http_token_file: str = ""
+
+
 def _no_connectors() -> Mapping[str, ConnectorConfig]:
     return MappingProxyType({})
 
@@ -353,5 +371,6 @@ class Config:
     mo: MoConfig = MoConfig()
     demo: DemoConfig = DemoConfig()
     billing: BillingConfig = BillingConfig()
+    fleet: FleetConfig = FleetConfig()
     # [plugins.NAME]: module, enabled and the plugin's own keys (gatewayd.plugins.host).
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=_no_plans)
