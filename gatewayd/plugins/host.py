@@ -166,13 +166,17 @@ class PluginHost(TypedService):
         self._clock = clock
         self._failures: dict[tuple[str, str], int] = {}
         self.failures: Mapping[tuple[str, str], int] = MappingProxyType(self._failures)
+        self._methods: dict[str, list[tuple[str, Callable[[Any], Any]]]] = {}
 
     def implementations(self, spec: HookSpec[A, R]) -> list[tuple[str, Callable[[A], Any]]]:
-        found = []
-        for plugin in self.plugins:
-            method = getattr(plugin.instance, spec.name, None)
-            if callable(method):
-                found.append((plugin.name, method))
+        """The plugins that implement ``spec``, in order (looked up once per hook)."""
+        found = self._methods.get(spec.name)
+        if found is None:
+            found = self._methods[spec.name] = [
+                (plugin.name, method)
+                for plugin in self.plugins
+                if callable(method := getattr(plugin.instance, spec.name, None))
+            ]
         return found
 
     def has(self, spec: HookSpec[A, R]) -> bool:
@@ -207,8 +211,8 @@ class PluginHost(TypedService):
 
     def observe(self, spec: HookSpec[A, None], argument: A) -> None:
         """An "all" hook whose answers nobody waits for: the pipeline goes on at once."""
-        if self.has(spec):
-            self.all(spec, argument).addErrback(lambda f: None)  # failures already counted
+        for name, method in self.implementations(spec):
+            self._guarded(spec, name, method, argument)  # counts and logs its failure
 
     def _guarded(
         self, spec: HookSpec[A, R], name: str, method: Callable[[A], Any], argument: A
