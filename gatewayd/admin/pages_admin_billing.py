@@ -24,7 +24,7 @@ from gatewayd.admin.pages_billing import (
 )
 from gatewayd.admin.rendering import form_value, page_number
 from gatewayd.billing.settings import BillingSettings
-from gatewayd.errors import FieldError, GatewayError
+from gatewayd.errors import Conflict, FieldError
 from gatewayd.plugins.payment_manual import METHOD as MANUAL
 from gatewayd.storage.audit import Who, audit
 from gatewayd.storage.billing import (
@@ -211,9 +211,22 @@ class AdminBillingPages(OperatorBase, BillingBase):
         receipt = form_value(request, "receipt_number")
         try:
             await self._db.run("mark_paid", mark_paid_audited, invoice_id, receipt, MANUAL, by, now)
-        except (FieldError, GatewayError) as error:
-            if error.http_status == 404:
-                raise
+        except Conflict as error:
+            # The core's message names the invoice in English: say it in the admin's language.
+            detail = await self._admin_invoice(invoice_id)
+            if detail.group_number is not None:
+                message = self._(
+                    session,
+                    "This invoice is billed in the client group's invoice %(number)s: "
+                    "pay that one.",
+                    number=detail.group_number,
+                )
+            else:
+                message = self._(session, "This invoice is already paid.")
+            return await self._admin_invoice_page(
+                request, session, invoice_id, message, error.http_status, receipt
+            )
+        except FieldError as error:
             message = self._error_text(session, error)
             return await self._admin_invoice_page(
                 request, session, invoice_id, message, error.http_status, receipt

@@ -107,6 +107,7 @@ async def test_mark_paid_manually_admin_only_and_audited(any_brig: ConsoleRig) -
     assert entries[0].endswith(": paid by manual, receipt VIR-1")
     twice = await admin.post(f"/admin/billing/invoices/{number}/paid", {"receipt_number": "VIR-2"})
     assert twice.code == 409 and _count(any_brig, Payment) == 1
+    assert "Cette facture est déjà réglée." in twice.shown
     # The group invoice: a receipt number already used is refused, nothing written.
     group = invoice_id(any_brig, client="ACME-GRP")
     await admin.get(f"/admin/billing/invoices/{group}")
@@ -117,6 +118,7 @@ async def test_mark_paid_manually_admin_only_and_audited(any_brig: ConsoleRig) -
     member = invoice_id(any_brig, "acme")
     billed = await admin.post(f"/admin/billing/invoices/{member}/paid", {"receipt_number": "VIR-3"})
     assert billed.code == 409 and _count(any_brig, Payment) == 1
+    assert "reprise dans la facture de groupe F202610-C" in billed.shown
     empty = await admin.post(f"/admin/billing/invoices/{group}/paid", {"receipt_number": " "})
     assert empty.code == 400 and "Un numéro de reçu compte de 1 à 64" in empty.shown
     missing = await admin.post("/admin/billing/invoices/999999/paid", {"receipt_number": "X"})
