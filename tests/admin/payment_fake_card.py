@@ -16,6 +16,7 @@ from gatewayd.billing.payments import (
     PaymentAnswer,
     PaymentRequest,
     PaymentResult,
+    Pending,
 )
 
 METHOD = "card"
@@ -24,11 +25,14 @@ METHOD = "card"
 @dataclass
 class FakeCard:
     limit_minor: int = 100_000  # approves up to this many minor units
+    pending_url: str = ""  # set: every payment is Pending to this URL (a 3-D Secure page)
     as_coroutine: bool = False
     method: str = METHOD
     charges: list[tuple[str, int]] = field(default_factory=list)  # (attempt key, minor units)
 
     def _decide(self, request: PaymentRequest) -> PaymentResult:
+        if self.pending_url:
+            return Pending(self.pending_url)
         if request.amount.minor > self.limit_minor:
             return Declined("Card declined: amount over the card's limit.")
         self.charges.append((request.attempt_key, request.amount.minor))
@@ -50,6 +54,9 @@ def plugin(config: Mapping[str, object], context: object) -> FakeCard:
     """The plugin host's factory: ``[plugins.card] module = "tests.admin.payment_fake_card"``,
     ``limit_minor`` optional."""
     limit = config.get("limit_minor", 100_000)
-    if not isinstance(limit, int) or set(config) - {"limit_minor"}:
-        raise ValueError("card: only limit_minor, an integer")
-    return FakeCard(limit_minor=limit)
+    pending = config.get("pending_url", "")
+    if not isinstance(limit, int) or not isinstance(pending, str):
+        raise ValueError("card: limit_minor is an integer, pending_url text")
+    if set(config) - {"limit_minor", "pending_url"}:
+        raise ValueError("card: only limit_minor and pending_url")
+    return FakeCard(limit_minor=limit, pending_url=pending)

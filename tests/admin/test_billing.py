@@ -91,6 +91,14 @@ def invoice_id(rig: ConsoleRig, account: str | None = None, client: str | None =
     return rig.gateway.db.run_sync("invoice", find)
 
 
+def _state(rig: ConsoleRig, number: int) -> str:
+    return str(
+        rig.gateway.db.run_sync(
+            "state", lambda s: s.scalar(select(Invoice.state).where(Invoice.id == number))
+        )
+    )
+
+
 def card(rig: ConsoleRig) -> FakeCard:
     found = [p.instance for p in rig.gateway.plugins.plugins if isinstance(p.instance, FakeCard)]
     assert len(found) == 1
@@ -241,3 +249,33 @@ async def test_a_forged_attempt_key_or_method_is_a_clear_400(brig: ConsoleRig) -
         f"/billing/invoices/{number}/pay", {"method": "bitcoin", "attempt": "d" * 32}
     )
     assert bad_method.code == 400 and card(brig).charges == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_pending_goes_to_https_or_back_to_the_invoice_never_elsewhere(
+    tmp_path: Path,
+) -> None:
+    for url, expected in (
+        ("https://psp.example/3ds?id=1", "https://psp.example/3ds?id=1"),
+        ("//evil.example/x", None),
+        ("javascript:alert(1)", None),
+    ):
+        sections = {
+            **SECTIONS,
+            "plugins": {"card": {**SECTIONS["plugins"]["card"], "pending_url": url}},
+        }
+        rig = await start_rig(f"sqlite:///{tmp_path}/{len(url)}.db", sections)
+        try:
+            boss = await billed(rig, None, "acme")
+            number = invoice_id(rig, "acme")
+            page = await boss.get(f"/billing/invoices/{number}")
+            found = _ATTEMPT.search(page.text)
+            assert found is not None
+            sent = await boss.post(
+                f"/billing/invoices/{number}/pay", {"method": "card", "attempt": found.group(1)}
+            )
+            assert sent.code == 303
+            assert sent.location == (expected or f"/billing/invoices/{number}"), url
+            assert _state(rig, number) == "unpaid"
+        finally:
+            await rig.gateway.stopService()
