@@ -261,3 +261,22 @@ async def test_operator_sees_every_customer_fleet_read_only(rig: ConsoleRig) -> 
     customer = Browser(rig.base)
     await customer.login("fm_alice")
     assert (await customer.get("/admin/fleet")).code == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_rename_and_a_refused_action_writes_nothing(rig: ConsoleRig) -> None:
+    acme, _other = await _accounts(rig)
+    seeded = _seed(rig)
+    a1 = seeded.lines["a1"]
+    await acme.get(f"/fleet/lines/{a1}")
+    refused = await acme.post(f"/fleet/lines/{a1}/orders", {"action": "reactivate"})
+    assert refused.code == 409 and "Seule une ligne suspendue" in refused.shown
+    empty = await acme.post(f"/fleet/lines/{a1}/orders", {"action": "rename", "user_name": "  "})
+    assert empty.code == 400 and "Saisissez le nom" in empty.shown
+    assert _orders(rig) == 0
+    renamed = await acme.post(
+        f"/fleet/lines/{a1}/orders", {"action": "rename", "user_name": "Awa <Traoré>"}
+    )
+    assert renamed.code == 303 and _orders(rig) == 1
+    order = await acme.get(renamed.location)
+    assert "Renommer l'utilisateur" in order.shown and "<Traoré>" not in order.text
