@@ -14,7 +14,7 @@ from twisted.web.iweb import IRequest
 from gatewayd.admin.base import FLASHES, app
 from gatewayd.admin.ops_pages import page_of, read_toml, toml_table
 from gatewayd.admin.pages_plans import PlansPages, json_safe
-from gatewayd.admin.rendering import form_value, page_number
+from gatewayd.admin.rendering import form_value, page_number, parse_count
 from gatewayd.errors import Conflict, NotFound, ValidationError
 from gatewayd.routing.acceptance import Acceptance
 from gatewayd.routing.numbers import InvalidNumber
@@ -161,8 +161,8 @@ class RoutesPages(PlansPages):
         session, by, now = await self._writer(request)
         try:
             spec = self._route_spec(request)
-            position = form_value(request, "position")
-            at = int(position) - 1 if position.isdigit() and int(position) > 0 else None
+            position = parse_count(form_value(request, "position"), 100_000)
+            at = position - 1 if position else None
             await self._db.run("add_route", add_route_rule, spec, at, by.actor, now, by.ip)
         except (ValidationError, Conflict) as error:  # a taken name too: the form again
             text = form_value(request, "rule")

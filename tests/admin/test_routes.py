@@ -173,3 +173,14 @@ async def test_a_404_does_not_echo_the_name_from_the_address(rig: ConsoleRig) ->
     await admin.get("/admin/plans")
     reset = await admin.post(f"/admin/plans/{marker}/reset")
     assert reset.code == 404 and marker not in reset.text
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_position_that_is_not_a_plain_number_adds_at_the_end(rig: ConsoleRig) -> None:
+    admin = await rig.operator("olga")
+    assert await _add(admin, VIA_SIM) == 303
+    assert await _add(admin, REJECT, position="²") == 303  # int('²') raised: a 500
+    assert _order((await admin.get("/admin/routes")).text) == ["to-sim", "no-mali"]
+    third = REJECT.replace("no-mali", "no-mali-2")
+    assert await _add(admin, third, position="9" * 5000) == 303
+    assert _order((await admin.get("/admin/routes")).text)[-1] == "no-mali-2"
