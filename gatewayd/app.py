@@ -24,6 +24,7 @@ from gatewayd.billing.settings import billing_settings
 from gatewayd.config import Config, ConnectorConfig, diff_config
 from gatewayd.config.password_file import read_password_file
 from gatewayd.config.policy import fair_use_policy, mo_table, number_plan, routing_table
+from gatewayd.fleet.wiring import fleet_runner
 from gatewayd.listeners import ListenerService
 from gatewayd.ops_view import GatewayOperations
 from gatewayd.pipeline.batches import BatchControl
@@ -222,6 +223,9 @@ class Gateway(TypedMultiService):
             self.db, reactor, billing_settings(config.billing, self._source)
         )
         self.billing_job.setServiceParent(self)
+        # Fleet orders (docs/fleet.md): carried out by the [fleet] backend, e-mailed on notify.
+        self.fleet_runner = fleet_runner(reactor, self.db, config.fleet, source, self.plugins)
+        self.fleet_runner.setServiceParent(self)
 
     # -- builders ---------------------------------------------------------------------------
     def _acceptance(self, config: Config) -> Acceptance:

@@ -58,6 +58,7 @@ class OrderRunner(TypedService):
         self._loop: LoopingCall | None = None
         self._running: dict[int, Deferred[Any]] = {}
         self._busy = False
+        self._waiters: list[Deferred[None]] = []
         self._first = True
         #: Orders carried out since the start, done and failed (for status and tests).
         self.done = 0
@@ -78,14 +79,20 @@ class OrderRunner(TypedService):
         return super().stopService()
 
     def tick(self) -> Deferred[None]:
+        """One pass; called while a pass runs, it runs once more after it."""
         if self._busy:
-            return Deferred.fromCoroutine(_nothing())
+            waiter: Deferred[None] = Deferred()
+            self._waiters.append(waiter)
+            return waiter.addCallback(lambda _: self.tick())
         self._busy = True
         d = ensureDeferred(self._tick())
         d.addErrback(lambda f: log.failure("fleet order runner tick failed", f))
 
         def free(_: object) -> None:
             self._busy = False
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                waiter.callback(None)
 
         return d.addBoth(free)
 
@@ -180,7 +187,3 @@ class OrderRunner(TypedService):
                 await self._send(to, mail.subject, mail.body)
             except Exception:  # fail open: an order is not undone for an e-mail
                 log.failure("fleet e-mail for order {n} not sent", n=notice.order.number)
-
-
-async def _nothing() -> None:
-    return None
