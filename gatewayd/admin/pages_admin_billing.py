@@ -7,6 +7,7 @@ every change is in the audit log, written in the change's transaction."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -44,11 +45,15 @@ FLASHES["invoices_generated"] = "The month's invoices have been issued."
 FLASHES["invoice_marked_paid"] = "The invoice is marked paid."
 
 
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
 @dataclass(frozen=True)
 class InvoiceFilter:
     state: str = ""  # "", "unpaid" or "paid"
     account: str = ""  # an account's name, exactly
     client: str = ""  # a client group's identifier, exactly
+    month: str = ""  # "YYYY-MM", or "" for every month
 
 
 def _ids(s: Session, found: InvoiceFilter) -> tuple[int | None, int | None]:
@@ -72,6 +77,7 @@ def find_invoices(s: Session, found: InvoiceFilter, page: int) -> Page[InvoiceRo
         account_id=account_id,
         client_id=client_id,
         state=found.state or None,
+        period=found.month or None,
         page=page,
         per_page=PER_PAGE,
     )
@@ -96,6 +102,7 @@ class AdminBillingPages(OperatorBase, BillingBase):
             state if state in STATES else "",
             form_value(request, "account").strip(),
             form_value(request, "client").strip(),
+            month if _MONTH.fullmatch(month := form_value(request, "month").strip()) else "",
         )
 
     async def _admin_billing_page(

@@ -337,11 +337,15 @@ def list_invoices(
     state: str | None = None,
     page: int = 1,
     per_page: int = PER_PAGE,
+    period: str | None = None,
 ) -> Page[InvoiceRow]:
-    """One page of the invoices visible (module docstring), newest month first."""
+    """One page of the invoices visible (module docstring), newest month first; ``period``
+    ("YYYY-MM") keeps one month's."""
     q = _visible(select(Invoice), account_id, client_id)
     if state is not None:
         q = q.where(Invoice.state == state)
+    if period is not None:
+        q = q.where(Invoice.period == period)
     total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
     pages = max(1, -(-total // per_page))
     number = min(max(1, page), pages)

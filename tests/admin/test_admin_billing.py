@@ -4,6 +4,7 @@ read-only look, CSRF on every POST, and clear refusals. A real gateway on SQLite
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pytest_twisted
@@ -72,6 +73,11 @@ async def test_filters_by_state_account_and_client(brig: ConsoleRig) -> None:
     assert unknown.code == 404 and "Aucun compte ne s'appelle nobody." in unknown.shown
     hostile = await admin.get("/admin/billing?client=%3Cscript%3E")
     assert hostile.code == 404 and "<script>" not in hostile.text
+    month = (await admin.get(f"/admin/billing?month={PERIOD}")).text
+    assert month.count('href="/admin/billing/invoices/') >= 4
+    other = (await admin.get("/admin/billing?month=2025-01")).text
+    assert "F202610-" not in other and "Aucune facture ne correspond" in html.unescape(other)
+    assert 'value="2025-01"' in other  # the filter is kept in the form
 
 
 @pytest_twisted.ensureDeferred
