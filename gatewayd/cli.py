@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from gatewayd.cli_billing import register_billing
+from gatewayd.cli_fleet import register_fleet
 from gatewayd.cli_ops import register
 from gatewayd.config import Config, load_config
 from gatewayd.errors import ConfigError, GatewayError, ValidationError
@@ -283,6 +284,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     register(sub, command, with_config, account)
     register_billing(sub, command, with_config)
+    register_fleet(sub, command, with_config)
     return p
 
 
