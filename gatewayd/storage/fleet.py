@@ -542,9 +542,12 @@ def order_action(
                     for key in checked.keys
                 )
         except IntegrityError:
-            raise FieldError(
-                rules.TOPUP_REPEATED, 409, msisdn=rows[0].msisdn, time="", number=""
-            ) from None
+            # Another order took a key meanwhile (both passed the check above).
+            for key in checked.keys:
+                held = _held_key(s, key, now)
+                if held is not None:
+                    raise _repeated(held, by_id[int(key.split(":")[1])].msisdn, zone) from None
+            raise
     s.flush()
     return _orders(s, [order])[0]
 

@@ -274,3 +274,34 @@ def test_consumption_of_the_month_and_the_journal(fleet: Fleet) -> None:
         "mms",
         "sms",
     ]
+
+
+def test_two_top_ups_at_once_make_one_order(fleet: Fleet, db_url: str) -> None:
+    """PostgreSQL: the second transaction waits for the first's lock on the line, then sees its
+    key and is refused; only one order exists (one top-up billed)."""
+    import threading
+
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite runs one writer at a time")
+    a1 = fleet.lines["a1"]
+    first = fleet.db.session()
+    first.begin()
+    store.order_action(first, fleet.acme, None, [a1], "topup", {"volume_mb": 1024}, NOW)
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            fleet.run(store.order_action, fleet.acme, None, [a1], "topup", {"volume_mb": 1024}, NOW)
+            outcome.append("ordered")
+        except FieldError as error:
+            outcome.append(error.msgid)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive() and outcome == []  # waiting for the line's lock
+    first.commit()
+    first.close()
+    thread.join(10)
+    assert outcome == [rules.TOPUP_REPEATED]
+    assert fleet.run(store.list_orders, fleet.acme, 1).total == 1
