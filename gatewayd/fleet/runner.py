@@ -16,7 +16,13 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from twisted.internet.defer import Deferred, ensureDeferred, gatherResults, maybeDeferred
+from twisted.internet.defer import (
+    Deferred,
+    DeferredLock,
+    ensureDeferred,
+    gatherResults,
+    maybeDeferred,
+)
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
@@ -59,6 +65,8 @@ class OrderRunner(TypedService):
         self._running: dict[int, Deferred[Any]] = {}
         self._busy = False
         self._waiters: list[Deferred[None]] = []
+        # One sender at a time: two passes would both read the same unnotified orders.
+        self._mailing = DeferredLock()
         self._first = True
         #: Orders carried out since the start, done and failed (for status and tests).
         self.done = 0
@@ -160,6 +168,13 @@ class OrderRunner(TypedService):
             await self._notify()
 
     async def _notify(self) -> None:
+        await self._mailing.acquire()
+        try:
+            await self._notify_once()
+        finally:
+            self._mailing.release()
+
+    async def _notify_once(self) -> None:
         notices = await self._db.run("fleet_unnotified", ops.unnotified)
         if not notices:
             return

@@ -143,3 +143,16 @@ async def test_a_restart_retries_what_was_in_progress_then_gives_up(fleet: Fleet
     fleet.run(ops.claim_requested, NOW)  # second attempt, stopped again
     await _runner(fleet, clock, backend, Outbox(), max_attempts=2).tick()
     assert fleet.run(store.get_order, fleet.acme, other.id).reason == ops.NO_ANSWER
+
+
+@pytest_twisted.ensureDeferred
+async def test_two_passes_at_once_mail_an_order_once(fleet: Fleet) -> None:
+    from twisted.internet.defer import ensureDeferred, gatherResults
+
+    outbox = Outbox()
+    runner = _runner(fleet, Clock(), LocalBackend(Clock()), outbox)
+    order = fleet.run(store.order_action, fleet.acme, None, [fleet.lines["a1"]], "suspend", {}, NOW)
+    fleet.run(ops.claim_requested, NOW)
+    fleet.run(ops.finish, order.id, OrderResult(True), NOW)
+    await gatherResults([ensureDeferred(runner._notify()), ensureDeferred(runner._notify())])
+    assert len(outbox.sent) == 2  # the customer and the reseller, once each
