@@ -337,7 +337,7 @@ def _http_url(value: Any) -> str | None:
 @dataclass(frozen=True)
 class FleetConfig:
     # Which backend carries out fleet orders (docs/fleet.md).
-    backend: Literal["local", "http"] = "local"
+    backend: Literal["local", "http", "plugin"] = "local"
     delay: float = checked(5.0, check=_not_negative)
     interval: float = checked(2.0, check=_positive)
     timeout: float = checked(600.0, check=_positive)
