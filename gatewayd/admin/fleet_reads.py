@@ -96,6 +96,7 @@ def account_zone(s: Session, account_id: int) -> str:
 def place_order(
     s: Session,
     account_id: int,
+    user_id: int,
     line_ids: Sequence[int],
     action: str,
     params: Mapping[str, Any],
@@ -104,11 +105,8 @@ def place_order(
     now: float,
 ) -> Order:
     """Order ``action`` on the lines (the rules check it; a refusal writes nothing) and record
-    who ordered it, from where, in the audit log, in the same transaction.
-
-    The order is stored without its user: ``storage.fleet._orders`` cannot read an order that
-    has one yet (``dict()`` of a Result); the audit entry names the user meanwhile."""
-    order = fleet.order_action(s, account_id, None, line_ids, action, params, now)
+    who ordered it, from where, in the audit log, in the same transaction."""
+    order = fleet.order_action(s, account_id, user_id, line_ids, action, params, now)
     numbers = ", ".join(line.msisdn for line in order.lines)
     audit(s, actor, account_id, "fleet_order", f"{order.number} {action} {numbers}", now, ip)
     return order

@@ -133,7 +133,7 @@ class FleetPages(FleetBase):
         self, request: IRequest, session: SessionInfo, line_ids: list[int], action: str
     ) -> Order:
         return await self._db.run(
-            "fleet_order", fleet_reads.place_order, session.user.account.id,
+            "fleet_order", fleet_reads.place_order, session.user.account.id, session.user.id,
             sorted(set(line_ids)), action, order_params(request),
             f"console:{session.user.login}", self._peer(request), self._clock.seconds(),
         )  # fmt: skip

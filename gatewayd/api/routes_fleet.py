@@ -154,9 +154,8 @@ class FleetApi(ApiBase):
         if not lines:
             raise FieldError("lines", "must name at least one line")
         params = order_params(body)
-        # No user_id yet: storage.fleet._orders cannot read back an order that has one.
         order = await self._db.run(
-            "api_fleet_order", fleet.order_action, who.account.id, None,
+            "api_fleet_order", fleet.order_action, who.account.id, who.user_id,
             sorted(set(lines)), action, params, self._clock.seconds(),
         )  # fmt: skip
         return self._json(request, order_view(order), 201)

@@ -424,7 +424,10 @@ def _orders(s: Session, rows: Sequence[FleetOrder]) -> list[Order]:
             OrderLine(line.id, line.msisdn, line.iccid, line.user_name, line.contract, plan_code)
         )
     users = {r.user_id for r in rows if r.user_id is not None}
-    logins = dict(s.execute(select(User.id, User.login).where(User.id.in_(users)))) if users else {}
+    logins: dict[int, str] = {}
+    if users:
+        found = s.execute(select(User.id, User.login).where(User.id.in_(users)))
+        logins = {user_id: login for user_id, login in found}
     return [
         Order(
             id=row.id,

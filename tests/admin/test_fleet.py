@@ -150,6 +150,7 @@ async def test_suspend_makes_an_order_with_a_confirmation_and_number(rig: Consol
     order = await acme.get(placed.location)
     assert re.search(r"Numéro de commande : CMD-\d{4}-\d{6}", order.shown)
     assert "33600000001" in order.text
+    assert "(fm_alice)" in order.text  # the order keeps who placed it
     listed = await acme.get("/fleet/orders")
     assert "CMD-" in listed.text and "Suspendre la ligne" in listed.shown
 
