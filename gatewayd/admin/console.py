@@ -23,7 +23,6 @@ from gatewayd.admin.pages_dashboard import DashboardPages
 from gatewayd.admin.pages_fleet import FleetPages
 from gatewayd.admin.pages_health import HealthPages
 from gatewayd.admin.pages_messages import MessagesPages
-from gatewayd.admin.pages_metrics import MetricsPages
 from gatewayd.admin.pages_operator import OperatorPages
 from gatewayd.admin.pages_profile import ProfilePages
 from gatewayd.admin.pages_routes import RoutesPages
