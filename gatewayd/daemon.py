@@ -17,7 +17,7 @@ from gatewayd.config import Config, load_config
 from gatewayd.demo import banner, prepare_demo
 from gatewayd.errors import GatewayError
 from gatewayd.logsetup import start_logging
-from gatewayd.sdnotify import Notifier
+from gatewayd.sdnotify import Notifier, Watchdog
 from gatewayd.storage.database import create_db_engine, redact
 from gatewayd.storage.migrate import require_current
 
@@ -55,6 +55,8 @@ class Daemon:
         check_database(self.config)
         self.gateway = Gateway(self.config, reactor, path)
         self._notifier = Notifier.from_environ(environ)
+        # WatchdogSec= in the unit: WATCHDOG=1 from the reactor (docs/systemd.md, "Watchdog").
+        self._watchdog = Watchdog.from_environ(self._notifier, environ, reactor)
         self._banner = ""
         self._stopping = False
         self.exit_code = 0
@@ -83,6 +85,8 @@ class Daemon:
             self._reactor.stop()
 
     def _start(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.start()
         self.gateway.startService()
         self.gateway.when_ready().addCallbacks(self._ready, self._failed)
 

@@ -7,14 +7,17 @@ See sd_notify(3).
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import time
 from collections.abc import Callable, Mapping
 
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-__all__ = ["Notifier", "monotonic_usec"]
+__all__ = ["Notifier", "Watchdog", "monotonic_usec", "watchdog_interval"]
 
 _KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -111,3 +114,51 @@ class Notifier:
             return
         self._warned = True
         self.log.warn(fmt, address=self._raw, error=str(error))
+
+
+def watchdog_interval(environ: Mapping[str, str], pid: int | None = None) -> float | None:
+    """Seconds between two ``WATCHDOG=1`` pings: half of ``$WATCHDOG_USEC``, as sd_notify(3)
+    advises; None when systemd wants no watchdog from this process (no or a bad
+    ``WATCHDOG_USEC``, or a ``WATCHDOG_PID`` that is another process's, e.g. a parent's)."""
+    raw = environ.get("WATCHDOG_USEC", "").strip()
+    if not raw.isdigit() or int(raw) == 0:
+        return None
+    owner = environ.get("WATCHDOG_PID", "").strip()
+    if owner and owner != str(os.getpid() if pid is None else pid):
+        return None
+    return int(raw) / 1_000_000 / 2
+
+
+class Watchdog:
+    """Sends ``WATCHDOG=1`` from the reactor every ``interval`` seconds.
+
+    The ping is a timed call on the reactor itself, so a reactor that is wedged (a blocking
+    call, a busy loop) stops pinging and systemd kills and restarts the service.
+    """
+
+    def __init__(self, notifier: Notifier, interval: float, reactor: IReactorTime) -> None:
+        self.interval = interval
+        self._loop = LoopingCall(notifier.notify, WATCHDOG=1)
+        self._loop.clock = reactor
+
+    @classmethod
+    def from_environ(
+        cls, notifier: Notifier, environ: Mapping[str, str], reactor: IReactorTime
+    ) -> Watchdog | None:
+        interval = watchdog_interval(environ)
+        if interval is None or not notifier.enabled:
+            return None
+        return cls(notifier, interval, reactor)
+
+    @property
+    def running(self) -> bool:
+        return self._loop.running
+
+    def start(self) -> None:
+        """The first ping now, then one every ``interval``."""
+        if not self._loop.running:
+            self._loop.start(self.interval, now=True)
+
+    def stop(self) -> None:
+        if self._loop.running:
+            self._loop.stop()

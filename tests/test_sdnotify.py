@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from typing import cast
 
 import pytest
+from twisted.internet.task import Clock
 from twisted.logger import ILogObserver, LogEvent, Logger, LogLevel
 
-from gatewayd.sdnotify import Notifier, monotonic_usec
+from gatewayd.sdnotify import Notifier, Watchdog, monotonic_usec, watchdog_interval
 
 
 @pytest.fixture
@@ -162,3 +163,62 @@ def test_unsupported_address_warns_once() -> None:
     assert notifier.ready() is False
     assert len(events) == 1
     assert events[0]["address"] == "vsock:2:1234"
+
+
+def _pings(sock: socket.socket) -> list[bytes]:
+    got: list[bytes] = []
+    sock.setblocking(False)
+    try:
+        while True:
+            got.append(sock.recv(4096))
+    except BlockingIOError:
+        return got
+
+
+def test_watchdog_pings_at_half_the_interval(receiver: tuple[socket.socket, str]) -> None:
+    sock, path = receiver
+    clock = Clock()
+    environ = {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": str(os.getpid())}
+    watchdog = Watchdog.from_environ(Notifier.from_environ(environ), environ, clock)
+    assert watchdog is not None and watchdog.interval == 15.0
+    watchdog.start()
+    assert _pings(sock) == [b"WATCHDOG=1"]  # one at once
+    clock.advance(14.9)
+    assert _pings(sock) == []
+    clock.advance(0.1)
+    assert _pings(sock) == [b"WATCHDOG=1"]
+    clock.pump([15.0, 15.0])
+    assert _pings(sock) == [b"WATCHDOG=1", b"WATCHDOG=1"]
+    watchdog.stop()
+    clock.advance(60)
+    assert _pings(sock) == [] and not watchdog.running
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"WATCHDOG_USEC": ""},
+        {"WATCHDOG_USEC": "0"},
+        {"WATCHDOG_USEC": "abc"},
+        {"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"},
+    ],
+    ids=["no-usec", "empty", "zero", "garbage", "other-pid"],
+)
+def test_no_watchdog_pings(receiver: tuple[socket.socket, str], extra: dict[str, str]) -> None:
+    sock, path = receiver
+    environ = {"NOTIFY_SOCKET": path, **extra}
+    assert Watchdog.from_environ(Notifier.from_environ(environ), environ, Clock()) is None
+    assert _pings(sock) == []
+
+
+def test_watchdog_interval_reads_the_environment() -> None:
+    assert watchdog_interval({"WATCHDOG_USEC": "30000000"}) == 15.0
+    assert watchdog_interval({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "42"}, pid=42) == 15.0
+    assert watchdog_interval({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "43"}, pid=42) is None
+    assert watchdog_interval({}) is None
+
+
+def test_no_watchdog_outside_systemd() -> None:
+    environ = {"WATCHDOG_USEC": "30000000"}  # no NOTIFY_SOCKET: nobody to ping
+    assert Watchdog.from_environ(Notifier.from_environ(environ), environ, Clock()) is None

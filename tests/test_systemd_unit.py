@@ -130,6 +130,7 @@ def test_unit_directives() -> None:
         "Restart": "on-failure",
         "RestartSec": "2",
         "TimeoutStopSec": "30",
+        "WatchdogSec": "30",
         "User": "gatewayd",
         "Group": "gatewayd",
         "StateDirectory": "gatewayd",
@@ -173,3 +174,17 @@ def test_no_secrets_or_schema_upgrade_in_commands() -> None:
     assert not any("password" in c.lower() for c in commands)
     assert values(service, "Environment") == []
     assert values(service, "DynamicUser") == []
+
+
+def test_watchdog_restarts_and_the_daemon_pings_at_half_of_it() -> None:
+    from gatewayd.sdnotify import watchdog_interval
+
+    service = parse_unit(UNIT.read_text())["Service"]
+    (seconds,) = values(service, "WatchdogSec")
+    # systemd passes WatchdogSec= to the service as WATCHDOG_USEC (with WATCHDOG_PID).
+    usec = str(int(seconds) * 1_000_000)
+    assert watchdog_interval({"WATCHDOG_USEC": usec}) == int(seconds) / 2
+    # A watchdog timeout is a failure for Restart=; "no" or "on-success" would leave it dead.
+    assert values(service, "Restart")[0] in {"on-failure", "on-abnormal", "on-watchdog", "always"}
+    # Notifications (WATCHDOG=1 too) are accepted from the main process only, which sends them.
+    assert values(service, "NotifyAccess") == ["main"]
