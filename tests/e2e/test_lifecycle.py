@@ -88,3 +88,38 @@ def test_notify_reload_and_graceful_stop(tmp_path: Path) -> None:
     assert "connector simulator: unbinding" in out
     assert d.passwords["demo"] not in out.replace(d.passwords["demo"] + "  (account", "")
     notify.close()
+
+
+def _next(notify: socket.socket, prefix: bytes) -> bytes:
+    while not (data := notify.recv(4096)).startswith(prefix):
+        pass
+    return data
+
+
+def test_watchdog_pings_from_the_reactor_and_stop_when_it_is_wedged(tmp_path: Path) -> None:
+    d = migrated(tmp_path)
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(30)
+    # systemd's WatchdogSec=1: a ping every half second.
+    d.start(env={"NOTIFY_SOCKET": str(tmp_path / "notify.sock"), "WATCHDOG_USEC": "1000000"})
+    assert _next(notify, b"WATCHDOG=1") == b"WATCHDOG=1"
+    _next(notify, b"READY=1")
+    for _ in range(3):
+        assert notify.recv(4096) == b"WATCHDOG=1"
+    assert d.process is not None
+    # A stopped process is the extreme wedged reactor: nothing more comes.
+    d.process.send_signal(signal.SIGSTOP)
+    notify.settimeout(0.2)
+    try:  # the last ping may already be on its way
+        while True:
+            notify.recv(4096)
+    except TimeoutError:
+        pass
+    notify.settimeout(2)
+    with pytest.raises(TimeoutError):
+        notify.recv(4096)
+    d.process.send_signal(signal.SIGCONT)
+    assert notify.recv(4096) == b"WATCHDOG=1"
+    assert d.stop(signal.SIGTERM) == 0
+    notify.close()
