@@ -26,6 +26,7 @@ from gatewayd.config.password_file import read_password_file
 from gatewayd.config.policy import fair_use_policy, mo_table, number_plan, routing_table
 from gatewayd.fleet.wiring import fleet_runner
 from gatewayd.listeners import ListenerService
+from gatewayd.metrics import Metrics
 from gatewayd.ops_view import GatewayOperations
 from gatewayd.pipeline.batches import BatchControl
 from gatewayd.pipeline.callbacks import CallbackClient
@@ -143,6 +144,7 @@ class Gateway(TypedMultiService):
         self._reactor = reactor
         self._source = source
         self._listeners: list[ListenerService] = []
+        self.metrics = Metrics()  # the one Prometheus registry, served at /metrics
         self.db = Database(
             create_db_engine(config.database), reactor, thread_count(config.database)
         )
@@ -157,6 +159,7 @@ class Gateway(TypedMultiService):
             pipeline.commit_max,
             lanes=thread_count(config.database) > 1
             and not config.database.url.startswith("sqlite"),
+            observe=self.metrics.group_commit,
         )
         self.committer.setServiceParent(self)
         self.accounts = AccountStore(self.db)
@@ -326,6 +329,7 @@ class Gateway(TypedMultiService):
     def _build_web(self) -> None:
         operations = GatewayOperations(self)  # console connectors and plans, live status
         operations.setServiceParent(self)
+        self.metrics.watch(operations, lambda: self.plugins.failures)
         services = Services(
             self.accounts,
             self.sessions,
@@ -342,9 +346,12 @@ class Gateway(TypedMultiService):
                 (plugin.instance for plugin in self.plugins.plugins),
                 lambda request: self.plugins.first(PAYMENT, request),
             ),
+            metrics=self.metrics,
         )
         console = Console(services, Templates())
-        site = make_site(console.resource(), self.config.admin.max_request_body)
+        site = make_site(
+            console.resource(), self.config.admin.max_request_body, self.metrics.http_request
+        )
         for description in self.config.admin.listen:
             self._listen("admin console", description, site)
         control = ControlApi(self.accounts, self.messages, self.submissions, self.batches)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gatewayd.cli_billing import register_billing
 from gatewayd.cli_fleet import register_fleet
 from gatewayd.cli_ops import register
+from gatewayd.cli_retention import register_retention
 from gatewayd.config import Config, load_config
 from gatewayd.errors import ConfigError, GatewayError, ValidationError
 from gatewayd.secrets_input import read_secret
@@ -165,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     with_config(command("upgrade", "migrate the schema to this release", "cmd_db_upgrade", db))
     with_config(command("current", "show the schema revision", "cmd_db_current", db))
+    register_retention(db, command, with_config)
     account = sub.add_parser("account", help="accounts").add_subparsers(
         dest="account_command", required=True, metavar="ACCOUNT_COMMAND"
     )

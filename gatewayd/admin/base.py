@@ -26,6 +26,7 @@ from gatewayd.billing.payments import Payments
 from gatewayd.billing.settings import BillingSettings
 from gatewayd.config import AdminConfig
 from gatewayd.errors import FieldError, GatewayError, NotFound, PermissionDenied
+from gatewayd.metrics import Metrics
 from gatewayd.pipeline.destinations import Networks
 from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.submission import Submissions
@@ -95,6 +96,8 @@ class Services:
     billing: BillingSettings | None = None
     #: The payment plugins and the ``payment`` hook's call (billing pages).
     payments: Payments = field(default_factory=Payments)
+    #: The Prometheus registry served at /metrics (None: not served).
+    metrics: Metrics | None = None
 
 
 class ConsoleBase:

@@ -23,6 +23,7 @@ from gatewayd.admin.pages_dashboard import DashboardPages
 from gatewayd.admin.pages_fleet import FleetPages
 from gatewayd.admin.pages_health import HealthPages
 from gatewayd.admin.pages_messages import MessagesPages
+from gatewayd.admin.pages_metrics import MetricsPages
 from gatewayd.admin.pages_operator import OperatorPages
 from gatewayd.admin.pages_profile import ProfilePages
 from gatewayd.admin.pages_routes import RoutesPages
@@ -52,6 +53,7 @@ class Console(
     AdminBillingPages,
     ApiPages,
     HealthPages,
+    MetricsPages,
 ):
     def __init__(self, services: Services, templates: Templates) -> None:
         super().__init__(services, templates)

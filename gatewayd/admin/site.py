@@ -8,6 +8,8 @@ arrives (nothing is kept past the cap) and answered 413 without reaching any pag
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from time import perf_counter
 from typing import Any
 
 from twisted.web.server import Request, Site
@@ -15,8 +17,14 @@ from twisted.web.server import Request, Site
 TOO_LARGE_PAGE = b"request body too large"
 
 
+#: Called once a request is answered: its method, status code and seconds taken.
+RequestHook = Callable[[str, int, float], None]
+
+
 class CappedRequest(Request):
     max_body = 16 * 1024 * 1024
+    on_answered: RequestHook | None = None
+    _started = 0.0
 
     def gotLength(self, length: int | None) -> None:
         self._received = 0
@@ -30,7 +38,15 @@ class CappedRequest(Request):
         if not self._too_large:
             super().handleContentChunk(data)
 
+    def finish(self) -> None:
+        hook = self.on_answered
+        if hook is not None and not self.finished:
+            method = self.method.decode("ascii", "replace")
+            hook(method, self.code, perf_counter() - self._started)
+        super().finish()
+
     def process(self) -> None:
+        self._started = perf_counter()
         if not self._too_large:
             super().process()
             return
@@ -47,9 +63,13 @@ class CappedRequest(Request):
         self.finish()
 
 
-def make_site(resource: Any, max_body: int) -> Site:
-    """A quiet site (no tracebacks to clients) whose requests cap their bodies at ``max_body``."""
-    request_factory = type("ConsoleRequest", (CappedRequest,), {"max_body": max_body})
+def make_site(resource: Any, max_body: int, on_answered: RequestHook | None = None) -> Site:
+    """A quiet site (no tracebacks to clients) whose requests cap their bodies at ``max_body``;
+    ``on_answered`` times each request (for the metrics)."""
+    attributes: dict[str, Any] = {"max_body": max_body}
+    if on_answered is not None:
+        attributes["on_answered"] = staticmethod(on_answered)
+    request_factory = type("ConsoleRequest", (CappedRequest,), attributes)
     site = Site(resource, requestFactory=request_factory)
     site.displayTracebacks = False
     site.noisy = False

@@ -95,6 +95,10 @@ class AdminConfig:
     lockout_max: float = checked(3600.0, check=_positive)
     #: The only directory a console connector's password_file may be in; "" allows none.
     connector_secrets_dir: str = ""
+    #: Who may read GET /metrics (CIDRs); others get a 404.
+    metrics_networks: tuple[str, ...] = checked(
+        ("127.0.0.1/32", "::1/128"), check=lambda value: _networks(value)
+    )
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from gatewayd.admin.console import Console  # noqa: F401  (imports every area's 
 from tests.admin.conftest import Browser, ConsoleRig
 
 #: Reachable without logging in, on purpose.
-PUBLIC = re.compile(r"^/(login|language/.*|static/.*|api/v1/openapi\.json|healthz|readyz)$")
+PUBLIC = re.compile(r"^/(login|language/.*|static/.*|api/v1/openapi\.json|metrics|healthz|readyz)$")
 #: The HTTP API authenticates with a bearer key and answers 401 in JSON, not a redirect.
 API = re.compile(r"^/api/")
 
