@@ -45,6 +45,7 @@ from gatewayd.plugins.hooks import PAYMENT
 from gatewayd.plugins.host import PluginHost, load_plugins
 from gatewayd.plugins.messages import wire as wire_message_hooks
 from gatewayd.plugins.notify import builtin_notifiers, operator_account
+from gatewayd.retention import RetentionJob
 from gatewayd.routing.acceptance import Acceptance, Failed
 from gatewayd.routing.rules_parse import parse_rules
 from gatewayd.routing.table import Rule
@@ -229,6 +230,9 @@ class Gateway(TypedMultiService):
         # Fleet orders (docs/fleet.md): carried out by the [fleet] backend, e-mailed on notify.
         self.fleet_runner = fleet_runner(reactor, self.db, config.fleet, source, self.plugins)
         self.fleet_runner.setServiceParent(self)
+        # Purges what [retention] no longer keeps, in short transactions (docs/operations.md).
+        self.retention = RetentionJob(self.db, reactor, config.retention)
+        self.retention.setServiceParent(self)
 
     # -- builders ---------------------------------------------------------------------------
     def _acceptance(self, config: Config) -> Acceptance:

@@ -351,6 +351,17 @@ class FleetConfig:
     http_token_file: str = ""
 
 
+@dataclass(frozen=True)
+class RetentionConfig:
+    # Days kept before the retention job purges (docs/operations.md); 0 keeps for ever.
+    messages_days: int = checked(180, check=_not_negative)
+    audit_days: int = checked(365, check=_not_negative)
+    inbound_days: int = checked(180, check=_not_negative)
+    outbox_days: int = checked(30, check=_not_negative)
+    interval: float = checked(3600.0, check=_positive)
+    batch_size: int = checked(1000, check=_positive)
+
+
 def _no_connectors() -> Mapping[str, ConnectorConfig]:
     return MappingProxyType({})
 
@@ -376,5 +387,6 @@ class Config:
     demo: DemoConfig = DemoConfig()
     billing: BillingConfig = BillingConfig()
     fleet: FleetConfig = FleetConfig()
+    retention: RetentionConfig = RetentionConfig()
     # [plugins.NAME]: module, enabled and the plugin's own keys (gatewayd.plugins.host).
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=_no_plans)
