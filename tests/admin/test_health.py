@@ -25,9 +25,9 @@ async def test_healthz_answers_without_a_login(rig: ConsoleRig) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_ready_when_the_connector_is_bound(rig: ConsoleRig) -> None:
-    await until(lambda: _bound(rig))
-    page = await Browser(rig.base).get("/readyz")
+async def test_ready_when_the_connector_is_bound(any_rig: ConsoleRig) -> None:
+    await until(lambda: _bound(any_rig))
+    page = await Browser(any_rig.base).get("/readyz")
     assert page.code == 200, page.text
     body = json.loads(page.text)
     assert body["status"] == "ready" and body["failed"] == []
