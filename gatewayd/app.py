@@ -176,6 +176,7 @@ class Gateway(TypedMultiService):
         self.receipts = ReceiptHandler(
             self.committer, reactor, config, self._connector_ids, lambda rows: self._offer(rows)
         )
+        self.receipts.on_status = self.metrics.receipt
         self.connectors = self._build_connectors()
         self.dispatcher = Dispatcher(
             self.db,
@@ -326,6 +327,7 @@ class Gateway(TypedMultiService):
         )
         self.outbox.setServiceParent(self)
         factory.on_receiver_bound = lambda account: self.outbox.account_bound(account.id)
+        factory.on_answered = self.metrics.smpp_answered
         _OnStop("smpp-unbind", factory.unbind_all).setServiceParent(self)
         for description in self.config.smpp_server.listen:
             self._listen("SMPP server", description, factory)

@@ -9,14 +9,20 @@ go through a pre-built child: an ``observe`` of about a microsecond, no label fo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gatewayd.admin.operations import Operations
+from gatewayd.smpp import constants as p
+from gatewayd.smpp.constants import status_name
+from gatewayd.status import Status
 
 _HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: The SMPP operations counted by command: the submits, named as in the exposition.
+_SUBMITS = {p.SUBMIT_SM: "submit_sm", p.SUBMIT_MULTI: "submit_multi", p.DATA_SM: "data_sm"}
 _COMMIT_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -99,6 +105,31 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.smpp_answers = Counter(
+            "gatewayd_smpp_submit_responses",
+            "Submits answered to customers' SMPP binds, by command and command_status",
+            ["command", "status"],
+            registry=self.registry,
+        )
+        self.throttled = Counter(
+            "gatewayd_throttled",
+            "Customers' requests refused as too fast (ESME_RTHROTTLED, HTTP 429)",
+            ["interface"],
+            registry=self.registry,
+        )
+        self.receipts = Counter(
+            "gatewayd_receipts",
+            "Delivery receipts from the SMSCs, by the status they map to",
+            ["status"],
+            registry=self.registry,
+        )
+        # Children made once per label value: an event costs a dict lookup on an int or an
+        # enum and an inc(), no label formatting.
+        self._answers: dict[tuple[int, int], Any] = {}
+        self._receipts: dict[Status, Any] = {}
+        self._throttled_smpp = self.throttled.labels("smpp")
+        self._throttled_http = self.throttled.labels("http")
+
     def watch(
         self, operations: Operations, plugin_failures: Callable[[], Mapping[tuple[str, str], int]]
     ) -> None:
@@ -108,6 +139,28 @@ class Metrics:
         """A console or API request answered (``method`` outside the usual ones: "other")."""
         shown = method if method in _HTTP_METHODS else "other"
         self.http_seconds.labels(shown, str(code)).observe(seconds)
+        if code == 429:
+            self._throttled_http.inc()
+
+    def smpp_answered(self, command_id: int, status: int) -> None:
+        """:class:`~gatewayd.smpp.server.SmppServerFactory`'s ``on_answered`` hook."""
+        if status == p.ESME_RTHROTTLED:
+            self._throttled_smpp.inc()
+        key = (command_id, status)
+        child = self._answers.get(key)
+        if child is None:
+            command = _SUBMITS.get(command_id)
+            if command is None:
+                return
+            child = self._answers[key] = self.smpp_answers.labels(command, status_name(status))
+        child.inc()
+
+    def receipt(self, status: Status) -> None:
+        """:class:`~gatewayd.pipeline.receipts.ReceiptHandler`'s ``on_status`` hook."""
+        child = self._receipts.get(status)
+        if child is None:
+            child = self._receipts[status] = self.receipts.labels(status.value)
+        child.inc()
 
     def group_commit(self, items: int, elapsed_ms: float) -> None:
         """:class:`~gatewayd.storage.committer.GroupCommitter`'s ``observe`` hook."""

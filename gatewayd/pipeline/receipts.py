@@ -30,7 +30,7 @@ from gatewayd.smpp.pdu import Pdu
 from gatewayd.smpp.receipts import is_receipt, parse_receipt
 from gatewayd.smpp.text import decode
 from gatewayd.smpp.tlv import MESSAGE_PAYLOAD
-from gatewayd.status import from_receipt_state
+from gatewayd.status import Status, from_receipt_state
 from gatewayd.storage.committer import GroupCommitter
 from gatewayd.storage.messages import Outbound
 from gatewayd.storage.receipt_writes import RECEIPT, ReceiptIn, ReceiptOut, ResendVia
@@ -75,6 +75,8 @@ class ReceiptHandler:
         #: on_mo), set by the composition root.
         self.on_receipt: Callable[[str, ReceiptIn, str, str], None] | None = None
         self.on_mo: Callable[[str, MoIn, str], None] | None = None
+        #: Told each receipt's status as it arrives, matched or not (the metrics).
+        self.on_status: Callable[[Status], None] | None = None
         self._held: dict[tuple[int, str], _Held] = {}
         self.counts: dict[str, int] = {"receipts": 0, "unmatched": 0, "mo": 0}
         # Until the connector ids are known (the dispatcher's start), deliveries wait: an SMSC
@@ -118,6 +120,8 @@ class ReceiptHandler:
             self.config.pipeline.outbox_expiry,
             resend=self.resend_via,
         )
+        if self.on_status is not None:
+            self.on_status(item.status)
         d = self._committer.add(RECEIPT, item)
         return d.addCallback(self._applied, item, connector)
 

@@ -157,14 +157,27 @@ class SmscSession(SmppSession, Generic[P]):
             return super().handle_request(pdu)
         if self.in_flight >= self.server.config.receive_window:
             log.debug("{system_id}: receive window full", system_id=self.system_id)
+            self._answered(pdu.command_id, p.ESME_RTHROTTLED)
             return p.response_to(pdu, p.ESME_RTHROTTLED)
         self.in_flight += 1
         answer: Deferred[Pdu] = maybeDeferred(self._operate, self.principal, pdu)
-        return answer.addBoth(self._settled)
+        return answer.addBoth(self._settled, pdu.command_id)
 
-    def _settled(self, result: Pdu | Failure) -> Pdu | Failure:
+    def _settled(self, result: Pdu | Failure, command_id: int) -> Pdu | Failure:
         self.in_flight -= 1
+        if self.server.on_answered is not None:
+            if isinstance(result, Pdu):
+                status = result.status
+            elif isinstance(result.value, GatewayError):
+                status = result.value.smpp_status
+            else:
+                status = p.ESME_RSYSERR
+            self._answered(command_id, status)
         return result
+
+    def _answered(self, command_id: int, status: int) -> None:
+        if self.server.on_answered is not None:
+            self.server.on_answered(command_id, status)
 
     # --- binding ----------------------------------------------------------------------------
 
@@ -331,6 +344,8 @@ class SmppServerFactory(ServerFactory, Generic[P]):
         self.policy: BindPolicy[P] = policy if policy is not None else DefaultLimits()
         lockout = LockoutPolicy(config.lockout_threshold, config.lockout_base, config.lockout_max)
         self.lockout = BindLockout(lockout)
+        #: Told each operation's answer: the request's command_id and the status (the metrics).
+        self.on_answered: Callable[[int, int], None] | None = None
         self._connections: set[SmscSession[P]] = set()
         # Insertion-ordered so deliver() can rotate through a principal's receivers.
         self._bound: dict[P, dict[SmscSession[P], None]] = {}

@@ -8,14 +8,21 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 import pytest_twisted
 import treq
 from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet import reactor
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.task import deferLater
 
+from gatewayd.security import hash_secret
+from gatewayd.smpp import pdu as p
+from gatewayd.smpp.constants import status_name
+from gatewayd.smpp.session import CommandFailed
 from tests.admin.conftest import ConsoleRig, start_rig
 from tests.api.conftest import api_account, until
+from tests.smpp.fakes import ClientESME
 
 DASHBOARD = Path(__file__).parents[2] / "docs" / "grafana-gatewayd.json"
 _NAME = re.compile(r"\bgatewayd_[a-z0-9_]+")
@@ -55,7 +62,7 @@ async def _scrape_until(rig: ConsoleRig, key: str, value: float) -> dict[str, fl
         if found.get(key) == value:
             return found
         if time.monotonic() - started > 10:
-            raise AssertionError(f"{key}: {found.get(key)}")
+            raise AssertionError(f"{key}: {sorted(found)}")
         await deferLater(reactor, 0.05, lambda: None)
 
 
@@ -122,3 +129,50 @@ def test_registry_is_the_gateways_own() -> None:
 
     first, second = Metrics(), Metrics()
     assert first.registry is not second.registry is not REGISTRY
+
+
+@pytest_twisted.ensureDeferred
+async def test_smpp_submits_and_their_receipt_are_counted(rig: ConsoleRig) -> None:
+    gateway = rig.gateway
+    await gateway.accounts.create_account("acme", "customer", 1.0, "acme", hash_secret("s3cret"))
+    port = gateway.listening_addresses()["SMPP server"][0].port
+    await _scrape_until(rig, "gatewayd_connector_up{connector=sim}", 1.0)
+    client = ClientESME(reactor, 5.0)
+    await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), client)
+    await client.ready.addTimeout(5.0, reactor)
+    try:
+        await client.send_request(p.BIND_TRANSCEIVER, {"system_id": b"acme", "password": b"s3cret"})
+        fields = {
+            "destination_addr": b"22376600000",
+            "short_message": b"bonjour",
+            "registered_delivery": 1,
+        }
+        accepted = await client.send_request(p.SUBMIT_SM, fields)
+        assert accepted.status == p.ESME_ROK
+        with pytest.raises(CommandFailed) as caught:
+            await client.send_request(p.SUBMIT_SM, {"destination_addr": b"", "short_message": b"x"})
+        refused = status_name(caught.value.smpp_status)
+        found = await _scrape_until(rig, "gatewayd_receipts_total{status=delivered}", 1.0)
+        await client.unbind()
+    finally:
+        client.transport.loseConnection()  # type: ignore[union-attr]
+    assert found["gatewayd_smpp_submit_responses_total{command=submit_sm,status=ESME_ROK}"] == 1
+    key = f"gatewayd_smpp_submit_responses_total{{command=submit_sm,status={refused}}}"
+    assert found[key] == 1
+    assert found["gatewayd_throttled_total{interface=smpp}"] == 0
+
+
+def test_throttled_answers_are_counted_by_interface() -> None:
+    from gatewayd.metrics import Metrics
+
+    metrics = Metrics()
+    metrics.smpp_answered(p.SUBMIT_SM, p.ESME_RTHROTTLED)
+    metrics.smpp_answered(p.QUERY_SM, p.ESME_RTHROTTLED)  # counted as throttled, not a submit
+    metrics.http_request("POST", 429, 0.001)
+    metrics.http_request("BREW", 200, 0.001)
+    value = metrics.registry.get_sample_value
+    assert value("gatewayd_throttled_total", {"interface": "smpp"}) == 2
+    assert value("gatewayd_throttled_total", {"interface": "http"}) == 1
+    submits = {"command": "submit_sm", "status": "ESME_RTHROTTLED"}
+    assert value("gatewayd_smpp_submit_responses_total", submits) == 1
+    assert value("gatewayd_http_request_seconds_count", {"method": "other", "code": "200"}) == 1
