@@ -72,6 +72,13 @@ class AuthenticationFailed(GatewayError):
     http_status = 401
 
 
+class Unavailable(GatewayError):
+    """Something the request needs did not answer (a fail-closed plugin, say): refused for now,
+    worth trying again; not a fault of gatewayd's own code."""
+
+    http_status = 503
+
+
 class RateLimited(GatewayError):
     """Over a messages-per-second limit: try again ``retry_after`` seconds later (SMPP
     ESME_RTHROTTLED, HTTP 429 with Retry-After)."""

@@ -14,7 +14,7 @@ from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from gatewayd.api.errors import Unauthorized, from_werkzeug, translate, write_error, write_json
 from gatewayd.api.input import check_query
 from gatewayd.api.store import Principal, principal
-from gatewayd.errors import GatewayError
+from gatewayd.errors import GatewayError, Unavailable
 from gatewayd.pipeline.destinations import Networks
 from gatewayd.pipeline.submission import Submissions
 from gatewayd.storage.database import Database
@@ -70,7 +70,10 @@ class ApiBase:
     @app.handle_errors(GatewayError)
     def _gateway_error(self, request: IRequest, failure: Any) -> bytes:
         error: GatewayError = failure.value
-        if error.http_status >= 500:
+        if isinstance(error, Unavailable):
+            # Expected, and logged with its cause where it happened (the plugin host).
+            log.warn("API request refused for now: {uri}: {error}", uri=request.uri, error=error)
+        elif error.http_status >= 500:
             log.failure("API request failed: {uri}", failure, uri=request.uri)
         if error.http_status == 401:
             request.setHeader(b"WWW-Authenticate", b'Bearer realm="gatewayd"')

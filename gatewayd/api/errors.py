@@ -18,6 +18,7 @@ from gatewayd.errors import (
     PermissionDenied,
     PolicyRefused,
     RateLimited,
+    Unavailable,
     ValidationError,
     retry_after,
 )
@@ -67,6 +68,7 @@ ERROR_CODES: tuple[tuple[type[GatewayError], str], ...] = (
     (PayloadTooLarge, "payload_too_large"),
     (PolicyRefused, "fair_use_refused"),
     (RateLimited, "rate_limited"),
+    (Unavailable, "unavailable"),
     (GatewayError, "internal_error"),
 )
 #: Every code the API can answer, with its usual status and meaning (docs/api.md, OpenAPI).
@@ -88,6 +90,7 @@ CODES: dict[str, tuple[int, str]] = {
         "fair use refused it: 429 (hourly cap, suspension), 403 (monthly limit) or 402 (credit)",
     ),
     "rate_limited": (429, "over the account's messages per second: see Retry-After"),
+    "unavailable": (503, "a service the request needs did not answer; try again later"),
     "internal_error": (500, "a fault of ours; it is logged"),
 }
 
@@ -118,7 +121,10 @@ def translate(error: GatewayError) -> ApiError:
     wait = None
     if isinstance(error, RateLimited) and error.http_status == 429:
         wait = retry_after(error)
-    message = error.message if error.http_status < 500 else "internal error"
+    if isinstance(error, Unavailable):
+        message = "temporarily unavailable: try again later"  # never which plugin
+    else:
+        message = error.message if error.http_status < 500 else "internal error"
     return ApiError(error.http_status, code, message, extra, wait)
 
 

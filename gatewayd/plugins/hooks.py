@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Generic, Literal, TypeVar
 
 from gatewayd.billing.payments import Approved, Declined, PaymentRequest, Pending
-from gatewayd.errors import GatewayError
+from gatewayd.errors import Unavailable
 from gatewayd.fleet.orders import Order, OrderResult
 
 A = TypeVar("A")
@@ -44,7 +44,7 @@ class HookSpec(Generic[A, R]):
     when: str
 
 
-class PluginFailed(GatewayError):
+class PluginFailed(Unavailable):
     """A fail-closed hook could not get an answer: the operation is refused (SMPP ESME_RSYSERR,
     HTTP 503). The message names the plugin and the hook, never the data."""
 

@@ -119,6 +119,7 @@ async def test_a_broken_screen_refuses_with_503_and_is_counted(tmp_path: Path) -
         reply = await api.post("/messages", {"to": "+223 76 60 00 00", "text": "bonjour"})
         assert reply.code == 503, reply.body  # before_accept fails closed
         assert b"broken" not in reply.body  # the customer is not told about the plugins
+        assert reply.error["code"] == "unavailable"
         assert bodies(rig) == []
         assert rig.gateway.plugins.failures == {("broken", "before_accept"): 1}
     finally:
