@@ -106,6 +106,12 @@ class ControlConfig:
     socket: str = "var/gatewayd.ctl"
 
 
+@dataclass(frozen=True)
+class DaemonConfig:
+    #: The most a graceful stop (SIGTERM) may take before the daemon exits anyway.
+    drain_seconds: float = checked(10.0, check=_positive)
+
+
 def _address_range(value: Any) -> str | None:
     return None if len(value) <= 40 else "must be at most 40 characters (SMPP address_range)"
 
@@ -373,6 +379,7 @@ class Config:
     smpp_server: SmppServerConfig = SmppServerConfig()
     admin: AdminConfig = AdminConfig()
     control: ControlConfig = ControlConfig()
+    daemon: DaemonConfig = DaemonConfig()
     connectors: Mapping[str, ConnectorConfig] = field(default_factory=_no_connectors)
     simulator: SimulatorConfig = SimulatorConfig()
     routing: RoutingConfig = RoutingConfig()
