@@ -173,6 +173,9 @@ class Load:
     count: int
     window: int
     long_every: int = 0
+    #: The index of its first message: two loads with different ones have no destination in
+    #: common.
+    first: int = 0
     pending: deque[int] = field(default_factory=deque)
     #: message index -> the message_ids gatewayd answered it with (two if sent twice).
     acked: dict[int, list[str]] = field(default_factory=dict)
@@ -187,7 +190,7 @@ class Load:
     _goals: list[tuple[int, Deferred[None]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.pending.extend(range(self.count))
+        self.pending.extend(range(self.first, self.first + self.count))
 
     @property
     def answered(self) -> int:
