@@ -24,6 +24,7 @@ from gatewayd.billing.settings import billing_settings
 from gatewayd.config import Config, ConnectorConfig, diff_config
 from gatewayd.config.password_file import read_password_file
 from gatewayd.config.policy import fair_use_policy, mo_table, number_plan, routing_table
+from gatewayd.drain import responses_settled, unbind_when_answered
 from gatewayd.fleet.wiring import fleet_runner
 from gatewayd.listeners import ListenerService
 from gatewayd.metrics import Metrics
@@ -217,6 +218,10 @@ class Gateway(TypedMultiService):
         self.batches = BatchControl(
             self.db, reactor, self.dispatcher.enqueue, self.dispatcher.forget
         )
+        # Stops after the dispatcher, before the connectors: the SMSCs answer what was sent.
+        _OnStop(
+            "smsc-responses", lambda: responses_settled(self.connectors.values(), reactor)
+        ).setServiceParent(self)
         self.dispatcher.setServiceParent(self)
         self._build_smpp_server()
         self._build_web()
@@ -328,7 +333,8 @@ class Gateway(TypedMultiService):
         self.outbox.setServiceParent(self)
         factory.on_receiver_bound = lambda account: self.outbox.account_bound(account.id)
         factory.on_answered = self.metrics.smpp_answered
-        _OnStop("smpp-unbind", factory.unbind_all).setServiceParent(self)
+        unbind = _OnStop("smpp-unbind", lambda: unbind_when_answered(factory, self._reactor))
+        unbind.setServiceParent(self)
         for description in self.config.smpp_server.listen:
             self._listen("SMPP server", description, factory)
 

@@ -15,6 +15,7 @@ from twisted.python.failure import Failure
 from gatewayd.app import Gateway
 from gatewayd.config import Config, load_config
 from gatewayd.demo import banner, prepare_demo
+from gatewayd.drain import within
 from gatewayd.errors import GatewayError
 from gatewayd.logsetup import start_logging
 from gatewayd.sdnotify import Notifier, Watchdog
@@ -108,7 +109,22 @@ class Daemon:
 
     def _stop(self) -> Any:
         self._notifier.stopping()
-        return self.gateway.stopService() if self.gateway.running else None
+        if not self.gateway.running:
+            return None
+        bound = self.gateway.config.daemon.drain_seconds
+        started = self._reactor.seconds()
+        drained = within(self.gateway.stopService(), bound, self._reactor)
+        return drained.addCallback(self._drained, started, bound)
+
+    def _drained(self, in_time: bool, started: float, bound: float) -> None:
+        took = self._reactor.seconds() - started
+        if in_time:
+            log.info("drained in {took:.2f}s", took=took)
+        else:
+            # What is committed is safe: the dispatcher recovers it from the database at start.
+            log.warn(
+                "drain not finished after {bound}s ([daemon] drain_seconds), stopping", bound=bound
+            )
 
     def reload(self) -> None:
         """SIGHUP: re-read the config; apply what can change live, log what changed."""
