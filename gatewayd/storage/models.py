@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -173,6 +174,23 @@ class Message(Base):
         Index("ix_messages_status_priority_id", "status", "priority", "id"),
         Index("ix_messages_account_created", "account_id", "created_at"),
         Index("ix_messages_account_status_id", "account_id", "status", "id"),
+        # Cluster mode only (migration 0011): partial, so a single node pays nothing.
+        Index(
+            "ix_messages_queued_node",
+            "node",
+            "priority",
+            "id",
+            postgresql_where=text("status = 'queued' AND node IS NOT NULL"),
+            sqlite_where=text("status = 'queued' AND node IS NOT NULL"),
+        ),
+        Index(
+            "ix_messages_queued_offered_to",
+            "offered_to",
+            "priority",
+            "id",
+            postgresql_where=text("status = 'queued' AND offered_to IS NOT NULL"),
+            sqlite_where=text("status = 'queued' AND offered_to IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -200,6 +218,28 @@ class Message(Base):
     resent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
+    # Cluster mode: the node whose memory holds the queued message, and a node it was handed
+    # to (its connector's lease holder). NULL on a single node.
+    node: Mapped[str | None] = mapped_column(String(64))
+    offered_to: Mapped[str | None] = mapped_column(String(64))
+
+
+class ClusterNode(Base):
+    """A gatewayd node sharing this database; times are the database's clock."""
+
+    __tablename__ = "cluster_nodes"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[float] = mapped_column(Float)
+    heartbeat_at: Mapped[float] = mapped_column(Float)
+
+
+class ConnectorLease(Base):
+    """Which node may bind a connector, until ``expires_at`` (database time)."""
+
+    __tablename__ = "connector_leases"
+    connector: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[float] = mapped_column(Float)
 
 
 class MessagePart(Base):
