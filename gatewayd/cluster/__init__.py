@@ -1,0 +1,1 @@
+"""Several gatewayd nodes sharing one PostgreSQL (issue 8 item 1)."""
