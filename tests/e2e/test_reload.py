@@ -53,3 +53,6 @@ def test_sighup_keeps_the_binds_up(tmp_path: Path) -> None:
     finally:
         client.disconnect()
     assert d.stop() == 0, "".join(d.output)
+    drained = d.wait_for(r"drained in ([0-9.]+)s")  # within [daemon] drain_seconds
+    print(f"drain took {drained.group(1)} s")
+    assert float(drained.group(1)) < 10.0
