@@ -211,6 +211,7 @@ class Gateway(TypedMultiService):
             self.db.offload,
         )
         self.dispatcher.fair_use = self.submissions.fair_use
+        self.submissions.on_fair_use = self.metrics.fair_use
         self.notifier = Notifier(
             self.db, self.submissions, reactor, SmtpMailer(reactor, config.notifications)
         )

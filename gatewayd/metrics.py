@@ -8,7 +8,7 @@ go through a pre-built child: an ``observe`` of about a microsecond, no label fo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from gatewayd.admin.operations import Operations
+from gatewayd.routing.fairuse import Accept, Outcome
 from gatewayd.smpp import constants as p
 from gatewayd.smpp.constants import status_name
 from gatewayd.status import Status
@@ -24,6 +25,19 @@ _HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 #: The SMPP operations counted by command: the submits, named as in the exposition.
 _SUBMITS = {p.SUBMIT_SM: "submit_sm", p.SUBMIT_MULTI: "submit_multi", p.DATA_SM: "data_sm"}
 _COMMIT_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+def fair_use_label(outcome: Outcome) -> tuple[str, str] | None:
+    """(rule, outcome) of a decision where a rule acted; None for a plain acceptance."""
+    decision = outcome.decision
+    if not isinstance(decision, Accept):
+        return decision.rule, "refused"
+    if decision.review:
+        return "distinct_recipients", "review"
+    if decision.out_of_bundle:
+        beyond = next((c.rule for c in outcome.checks if not c.ok), "monthly_quota")
+        return beyond, "out_of_bundle"
+    return None
 
 
 class LiveCollector(Collector):
@@ -123,6 +137,13 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.fair_use_decisions = Counter(
+            "gatewayd_fair_use_decisions",
+            "Committed fair-use decisions where a rule acted, by rule and outcome"
+            " (refused, out_of_bundle, review); plain acceptances are not counted",
+            ["rule", "outcome"],
+            registry=self.registry,
+        )
         # Children made once per label value: an event costs a dict lookup on an int or an
         # enum and an inc(), no label formatting.
         self._answers: dict[tuple[int, int], Any] = {}
@@ -161,6 +182,14 @@ class Metrics:
         if child is None:
             child = self._receipts[status] = self.receipts.labels(status.value)
         child.inc()
+
+    def fair_use(self, outcomes: Sequence[Outcome]) -> None:
+        """:class:`~gatewayd.pipeline.submission.Submissions`' ``on_fair_use`` hook: called
+        once a submission's commit succeeded, with fair use's decision per recipient."""
+        for outcome in outcomes:
+            label = fair_use_label(outcome)
+            if label is not None:
+                self.fair_use_decisions.labels(*label).inc()
 
     def group_commit(self, items: int, elapsed_ms: float) -> None:
         """:class:`~gatewayd.storage.committer.GroupCommitter`'s ``observe`` hook."""

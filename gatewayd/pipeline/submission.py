@@ -16,6 +16,7 @@ from gatewayd.pipeline.directory import AccountDirectory
 from gatewayd.pipeline.queues import BULK, TRANSACTIONAL
 from gatewayd.routing.acceptance import Acceptance, Refused, message_class
 from gatewayd.routing.account import AccountPolicy
+from gatewayd.routing.fairuse import Outcome
 from gatewayd.routing.numbers import NumberPlan
 from gatewayd.routing.table import RoutingTable
 from gatewayd.routing.throttle import RateLimits, Throttled
@@ -193,6 +194,8 @@ class Submissions:
         #: Plugins' before_accept (set by the composition root): None when no plugin screens,
         #: else the request as they let it through, or a failure (refused).
         self.screen: Callable[[SubmitRequest], Deferred[SubmitRequest] | None] | None = None
+        #: Fair use's decisions of a committed submission (the metrics; set by the root).
+        self.on_fair_use: Callable[[Sequence[Outcome]], None] | None = None
 
     def submit(self, request: SubmitRequest) -> Deferred[list[str]]:
         """Fires with the public ids once committed; fails with ValidationError at once.
@@ -259,6 +262,8 @@ class Submissions:
         return d.addCallback(self._accepted, request, batch)
 
     def _accepted(self, accepted: Accepted, request: SubmitRequest, batch: NewBatch) -> Accepted:
+        if accepted.outcomes and self.on_fair_use is not None:  # only once committed
+            self.on_fair_use(accepted.outcomes)
         if accepted.refused is not None:
             refusal = accepted.refused
             raise PolicyRefused(

@@ -48,12 +48,14 @@ class Accept:
 class Accepted:
     """A committed submission: its batch, a public id per recipient (in order), and the
     messages to queue now (none when the batch is scheduled for later). ``refused``: fair use
-    refused every recipient, and nothing was written but the counters' period."""
+    refused every recipient, and nothing was written but the counters' period. ``outcomes``:
+    fair use's decision per recipient (empty without rules), for the metrics once committed."""
 
     batch_id: int
     ids: list[str]
     queued: list[Outbound]
     refused: FairUseReject | None = None
+    outcomes: Sequence[Outcome] = ()
 
 
 def _fair_use(raw: Raw, items: Sequence[Accept]) -> list[list[Outcome] | None]:
@@ -82,7 +84,7 @@ def _accept(s: Session, items: Sequence[Accept]) -> list[Accepted]:
         if outcomes is not None and n not in taken:
             first = outcomes[0].decision
             assert isinstance(first, FairUseReject)
-            accepted.append(Accepted(0, [], [], first))
+            accepted.append(Accepted(0, [], [], first, outcomes))
             continue
         accepted.append(rows.add(item, next(batch_ids), message_ids, outcomes))
     rows.write(raw)
@@ -171,7 +173,7 @@ class _Rows:
                         b.expires_at,
                     )
                 )
-        return Accepted(batch_id, ids, out)
+        return Accepted(batch_id, ids, out, outcomes=outcomes or ())
 
     def write(self, raw: Raw) -> None:
         raw.insert("batches", BATCH_COLUMNS, self.batches)
