@@ -140,6 +140,13 @@ class Cluster:
         holder = await self.store.in_thread(self.store.holder)
         assert holder == first.name, f"the lease is held by {holder!r}, not {first.name}"
         second.start()
+
+        def ready() -> bool:
+            self._running(second)
+            return bool(second.matches(r"gatewayd ready"))
+
+        # Load.connect's retry catches the builtin ConnectionRefusedError, not Twisted's.
+        await wait_until(self.reactor, f"{second.name} ready", ready, deadline)
         return first
 
     async def connect(self, index: int, node: Node) -> Esme:
