@@ -129,6 +129,8 @@ def cross_check(config: Config, source: str) -> None:
                 f"connectors.{name}.password_file",
                 "set password or password_file, not both",
             )
+    if config.cluster.enabled and not config.database.url.startswith("postgresql"):
+        raise ConfigError(source, "cluster.enabled", "needs a postgresql database.url")
     check_simulator(config.simulator, source, "simulator.delivered_weight")
     from gatewayd.config.policy import fair_use_policy, mo_table, number_plan, routing_table
 

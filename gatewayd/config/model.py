@@ -368,6 +368,16 @@ class RetentionConfig:
     batch_size: int = checked(1000, check=_positive)
 
 
+@dataclass(frozen=True)
+class ClusterConfig:
+    # Several nodes on one PostgreSQL (docs/pipeline.md, "Cluster design").
+    enabled: bool = False
+    # This node's unique name; "" = the host name.
+    node: str = ""
+    # A dead node's connectors are taken over within this many seconds.
+    lease_seconds: float = checked(15.0, check=_positive)
+
+
 def _no_connectors() -> Mapping[str, ConnectorConfig]:
     return MappingProxyType({})
 
@@ -395,5 +405,6 @@ class Config:
     billing: BillingConfig = BillingConfig()
     fleet: FleetConfig = FleetConfig()
     retention: RetentionConfig = RetentionConfig()
+    cluster: ClusterConfig = ClusterConfig()
     # [plugins.NAME]: module, enabled and the plugin's own keys (gatewayd.plugins.host).
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=_no_plans)

@@ -1,0 +1,29 @@
+"""[cluster] keys: defaults off, and enabled on SQLite is refused naming the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from gatewayd.config import parse_config
+from gatewayd.errors import ConfigError
+
+
+def test_cluster_is_off_by_default() -> None:
+    config = parse_config({}, "test.toml")
+    assert not config.cluster.enabled
+    assert config.cluster.node == ""
+    assert config.cluster.lease_seconds == 15.0
+
+
+def test_cluster_needs_postgresql() -> None:
+    with pytest.raises(ConfigError, match="cluster.enabled"):
+        parse_config({"cluster": {"enabled": True}}, "test.toml")
+    config = parse_config(
+        {
+            "cluster": {"enabled": True, "node": "a", "lease_seconds": 6},
+            "database": {"url": "postgresql+psycopg://u@h/db"},
+        },
+        "test.toml",
+    )
+    assert config.cluster.node == "a"
+    assert config.cluster.lease_seconds == 6
