@@ -104,7 +104,7 @@ def test_a_purge_of_2500_rows_runs_3_transactions_of_the_batch_size(database: Da
     report = purge_sync(database, RetentionConfig(batch_size=1000), NOW)
     assert report.deleted["audit_entries"] == 2500
     assert report.transactions["audit_entries"] == 3
-    assert calls.count("retention") == 3 + 4  # audit 3, one empty pass per other table
+    assert calls.count("retention") == 3 + 5  # audit 3, one pass per other table (batches too)
     database.run_sync = real  # type: ignore[method-assign]
     assert real("n", _count, AuditEntry) == 0
 
@@ -181,3 +181,22 @@ def test_db_purge_stats_and_vacuum_in_process(db_url: str, tmp_path: Path) -> No
     assert "VACUUM" in out
     if db_url.startswith("postgresql"):
         assert "VACUUM (ANALYZE)" in out
+
+
+def test_batches_left_without_messages_go_once_old_enough(database: Database) -> None:
+    def seed(s: Session) -> None:
+        _seed(s, [("delivered", NOW - 200 * DAY)], [])  # an old batch, its message purged
+        account_id = s.scalars(select(Batch.account_id)).first()
+        s.add(Batch(account_id=account_id, channel="cli", body="x", created_at=NOW - DAY))
+        kept = Batch(account_id=account_id, channel="cli", body="y", created_at=NOW - 400 * DAY)
+        s.add(kept)
+        s.flush()
+        s.add(Message(public_id="q", batch_id=kept.id, account_id=account_id,
+                      destination="33612345678", status="queued", created_at=NOW, updated_at=NOW))  # fmt: skip
+
+    database.run_sync("seed", seed)
+    report = purge_sync(database, RetentionConfig(batch_size=1), NOW)
+    assert report.deleted["messages"] == 1 and report.deleted["batches"] == 1
+    assert report.transactions["batches"] >= 1
+    bodies = database.run_sync("n", lambda s: sorted(s.scalars(select(Batch.body))))
+    assert bodies == ["x", "y"]  # the recent empty one and the one with a message stay

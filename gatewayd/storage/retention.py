@@ -3,7 +3,7 @@
 Pure SQL functions taking a Session (SQLite and PostgreSQL). Each :func:`purge_batch` call
 deletes at most ``limit`` rows of one table (by primary key, oldest first), its children
 first, so the caller runs it in its own transaction and yields between calls. A message is
-purged only once its status is final; the outbox only once an entry has expired.
+purged only once its status is final, a batch once it has no message left; the outbox only once an entry has expired.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from gatewayd.status import FINAL
 from gatewayd.storage.models import (
     AuditEntry,
+    Batch,
     InboundMessage,
     Message,
     MessageEvent,
@@ -31,6 +32,7 @@ DAY = 86400.0
 # Purged tables, in order, with the [retention] key giving their age in days.
 TABLES: tuple[tuple[str, str], ...] = (
     ("messages", "messages_days"),
+    ("batches", "messages_days"),  # after the messages: those left with none
     ("unmatched_receipts", "outbox_days"),
     ("outbox", "outbox_days"),
     ("inbound_messages", "inbound_days"),
@@ -68,6 +70,9 @@ def _condition(c: Cutoff) -> tuple[Any, ColumnElement[bool]]:
     if c.table == "messages":
         cond = (Message.created_at < c.before) & Message.status.in_([str(s) for s in FINAL])
         return Message, cond & (Message.updated_at < c.before)
+    if c.table == "batches":
+        left = select(Message.id).where(Message.batch_id == Batch.id).exists()
+        return Batch, (Batch.created_at < c.before) & ~left
     if c.table == "unmatched_receipts":
         return UnmatchedReceipt, UnmatchedReceipt.received_at < c.before
     if c.table == "outbox":
