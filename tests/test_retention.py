@@ -191,8 +191,13 @@ def test_batches_left_without_messages_go_once_old_enough(database: Database) ->
         kept = Batch(account_id=account_id, channel="cli", body="y", created_at=NOW - 400 * DAY)
         s.add(kept)
         s.flush()
-        s.add(Message(public_id="q", batch_id=kept.id, account_id=account_id,
-                      destination="33612345678", status="queued", created_at=NOW, updated_at=NOW))  # fmt: skip
+        queued = {"status": "queued", "created_at": NOW, "updated_at": NOW}
+        s.add(
+            Message(
+                public_id="q", batch_id=kept.id, account_id=account_id,
+                destination="33612345678", **queued,
+            )
+        )  # fmt: skip
 
     database.run_sync("seed", seed)
     report = purge_sync(database, RetentionConfig(batch_size=1), NOW)

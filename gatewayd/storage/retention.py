@@ -3,7 +3,8 @@
 Pure SQL functions taking a Session (SQLite and PostgreSQL). Each :func:`purge_batch` call
 deletes at most ``limit`` rows of one table (by primary key, oldest first), its children
 first, so the caller runs it in its own transaction and yields between calls. A message is
-purged only once its status is final, a batch once it has no message left; the outbox only once an entry has expired.
+purged only once its status is final, a batch once it has no message left; the outbox only
+once an entry has expired.
 """
 
 from __future__ import annotations
