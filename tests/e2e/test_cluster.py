@@ -97,8 +97,8 @@ async def check_outcome(cluster: Cluster) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="cluster mode not landed yet (2026-12-02 21:08 UTC): gatewayd refuses the [cluster]"
-    " section ('cluster: unknown key'); no lease service, hand-over or adoption",
+    reason="cluster mode not landed yet (2026-12-02 21:13 UTC): [cluster] is configured but no"
+    " lease service takes connector_leases ('the lease is held by None'), no hand-over/adoption",
 )
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 @on_reactor
