@@ -16,7 +16,7 @@ def test_cluster_is_off_by_default() -> None:
 
 
 def test_cluster_needs_postgresql() -> None:
-    with pytest.raises(ConfigError, match="cluster.enabled"):
+    with pytest.raises(ConfigError, match=r"cluster\.enabled"):
         parse_config({"cluster": {"enabled": True}}, "test.toml")
     config = parse_config(
         {

@@ -26,7 +26,9 @@ async def test_a_notify_reaches_the_subscriber_after_commit(
         while waiters:
             waiters.pop().callback(None)
 
-    async def next_payload() -> None:
+    async def next_payload(count: int) -> None:
+        if len(got) >= count:
+            return
         d: Deferred[None] = Deferred()
         waiters.append(d)
         d.addTimeout(10, reactor)
@@ -36,10 +38,10 @@ async def test_a_notify_reaches_the_subscriber_after_commit(
     listener.subscribe(QUEUE, seen)
     listener.startService()
     try:
-        await next_payload()
+        await next_payload(1)
         assert got == [""]  # the rescan on connect
         await database.run("notify", notify, QUEUE, "node-b")
-        await next_payload()
+        await next_payload(2)
         assert got == ["", "node-b"]
     finally:
         listener.stopService()
