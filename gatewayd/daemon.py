@@ -16,7 +16,7 @@ from gatewayd.app import Gateway
 from gatewayd.config import Config, load_config
 from gatewayd.demo import banner, prepare_demo
 from gatewayd.drain import within
-from gatewayd.errors import GatewayError
+from gatewayd.errors import ConfigError, GatewayError
 from gatewayd.logsetup import start_logging
 from gatewayd.sdnotify import Notifier, Watchdog
 from gatewayd.storage.database import create_db_engine, redact
@@ -43,6 +43,18 @@ def check_database(config: Config) -> None:
         engine.dispose()
 
 
+def require_single_node(config: Config, source: str) -> None:
+    """Several nodes are not available yet: the connector leases, the queue hand-over and the
+    outbox claims are not built, so two nodes on one database would both send the same queue.
+    Refuse rather than duplicate (docs/deployment.md, "Status")."""
+    if config.cluster.enabled:
+        raise ConfigError(
+            source,
+            "cluster.enabled",
+            "several nodes are not available in this release yet; run a single node",
+        )
+
+
 class Daemon:
     def __init__(
         self, path: str, reactor: Any, environ: Mapping[str, str], stdout: TextIO, stderr: TextIO
@@ -52,6 +64,7 @@ class Daemon:
         self._environ = environ
         self._stderr = stderr
         self.config = load_config(path, environ)
+        require_single_node(self.config, path)
         self._logging = start_logging(self.config.logging, stdout)
         check_database(self.config)
         self.gateway = Gateway(self.config, reactor, path)

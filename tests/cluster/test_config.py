@@ -27,3 +27,15 @@ def test_cluster_needs_postgresql() -> None:
     )
     assert config.cluster.node == "a"
     assert config.cluster.lease_seconds == 6
+
+
+def test_the_daemon_refuses_a_cluster_until_it_is_built(tmp_path: object) -> None:
+    from gatewayd.daemon import require_single_node
+
+    config = parse_config(
+        {"cluster": {"enabled": True}, "database": {"url": "postgresql+psycopg://u@h/db"}},
+        "gatewayd.toml",
+    )
+    with pytest.raises(ConfigError, match=r"gatewayd\.toml: cluster\.enabled: several nodes"):
+        require_single_node(config, "gatewayd.toml")
+    require_single_node(parse_config({}, "gatewayd.toml"), "gatewayd.toml")
