@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
+from socket import gethostname
 from typing import Any
 
 from twisted.internet.defer import Deferred, gatherResults
@@ -21,6 +22,8 @@ from gatewayd.admin.site import make_site
 from gatewayd.billing.job import InvoiceJob
 from gatewayd.billing.payments import hook_payments
 from gatewayd.billing.settings import billing_settings
+from gatewayd.cluster.membership import Membership
+from gatewayd.cluster.notify import PgNotifications
 from gatewayd.config import Config, ConnectorConfig, diff_config
 from gatewayd.config.password_file import read_password_file
 from gatewayd.config.policy import fair_use_policy, mo_table, number_plan, routing_table
@@ -151,6 +154,8 @@ class Gateway(TypedMultiService):
             create_db_engine(config.database), reactor, thread_count(config.database)
         )
         self.db.setServiceParent(self)
+        # None, None for a single node; the lease service fills the membership in.
+        self.cluster, self.notifications = self._build_cluster()
         pipeline = config.pipeline
         # Stops after the connectors and the dispatcher: what they record last still commits.
         # New messages commit beside the other writes when the database has several writers.
@@ -242,6 +247,15 @@ class Gateway(TypedMultiService):
         self.retention.setServiceParent(self)
 
     # -- builders ---------------------------------------------------------------------------
+    def _build_cluster(self) -> tuple[Membership | None, PgNotifications | None]:
+        """Several nodes on one PostgreSQL (docs/pipeline.md, "Cluster design")."""
+        cluster = self.config.cluster
+        if not cluster.enabled:
+            return None, None
+        notifications = PgNotifications(self.config.database.url, self._reactor)
+        notifications.setServiceParent(self)
+        return Membership(cluster.node or gethostname()), notifications
+
     def _acceptance(self, config: Config) -> Acceptance:
         """Numbers, sender IDs and routes as every channel checks them: the database's
         routing rules first, then the config's."""

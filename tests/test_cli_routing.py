@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -116,9 +117,12 @@ def test_policy_explain_shows_the_rules_the_counters_and_the_decision(run: Run) 
     run.config.write_text(run.config.read_text() + plans, encoding="utf-8")
     assert run("account", "set", "-c", "CONF", "--name", "Acme", "--plan", "small")[0] == 0
     assert run("account", "set", "-c", "CONF", "--name", "Acme", "--country", "ML")[0] == 0
+    # Noon UTC today: outside the 'ml-night' window whatever time the suite runs, and in the
+    # month the plan was set in.
+    noon_today = datetime.now(UTC).strftime("%Y-%m-%dT12:00+00:00")
     code, out, err = run(
         "policy", "explain", "-c", "CONF", "--account", "Acme", "--to", "76600000",
-        "--text", "x" * 200,
+        "--text", "x" * 200, "--at", noon_today,
     )  # fmt: skip
     assert code == 0, err
     assert "rule 'ml': matched" in out  # the route first
