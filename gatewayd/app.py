@@ -443,7 +443,7 @@ class Gateway(TypedMultiService):
             elif key.startswith("mo."):
                 self.receipts.mo = mo_table(new, self._source)
                 notes.append(f"{key}: applied")
-            elif key == "logging.level":
+            elif key in ("logging.level", "daemon.drain_seconds"):  # the stop reads config
                 notes.append(f"{key}: applied")
             else:
                 notes.append(f"{key}: needs a restart")

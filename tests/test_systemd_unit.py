@@ -188,3 +188,33 @@ def test_watchdog_restarts_and_the_daemon_pings_at_half_of_it() -> None:
     assert values(service, "Restart")[0] in {"on-failure", "on-abnormal", "on-watchdog", "always"}
     # Notifications (WATCHDOG=1 too) are accepted from the main process only, which sends them.
     assert values(service, "NotifyAccess") == ["main"]
+
+
+SOCKET = UNIT.with_name("gatewayd.socket")
+
+
+def test_socket_unit_hands_the_smpp_port_to_the_service() -> None:
+    unit = parse_unit(SOCKET.read_text())
+    assert set(unit) == {"Unit", "Socket", "Install"}
+    socket_section = unit["Socket"]
+    assert values(socket_section, "ListenStream") == ["0.0.0.0:2775"]  # the SMPP port
+    assert values(socket_section, "Service") == ["gatewayd.service"]
+    assert values(socket_section, "FileDescriptorName") == ["smpp"]
+    assert values(unit["Install"], "WantedBy") == ["sockets.target"]
+    # The listen string the daemon needs is in the unit's own instructions.
+    assert 'listen = ["systemd:domain=INET:index=0"]' in SOCKET.read_text()
+
+
+@needs_analyze
+def test_systemd_analyze_verify_accepts_the_socket_unit(tmp_path: Path) -> None:
+    verifiable_copy(tmp_path)  # Service= must name a unit that exists beside it
+    path = tmp_path / "gatewayd.socket"
+    path.write_text(SOCKET.read_text())
+    result = verify(path)
+    assert result.returncode == 0, result.stderr
+    ours = [line for line in (result.stderr + result.stdout).splitlines() if "gatewayd." in line]
+    assert ours == [], result.stderr
+    broken = SOCKET.read_text().replace("ListenStream=", "ListenStrem=")
+    path.write_text(broken)
+    result = verify(path)
+    assert any("Unknown key" in line for line in (result.stderr + result.stdout).splitlines())
