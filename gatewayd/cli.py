@@ -272,6 +272,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="drop each connection after N answered requests (0: never)",
     )
+    c.add_argument(
+        "--slow-rate",
+        type=float,
+        metavar="R",
+        help="share of submits answered only after --slow-delay, 0 to 1",
+    )
+    c.add_argument(
+        "--slow-delay",
+        type=float,
+        metavar="SECONDS",
+        help="how late the --slow-rate share of submits is answered (default 0)",
+    )
     c = with_config(command("send", "send one SMS through the running daemon", "cmd_send"))
     c.add_argument("--to", required=True, metavar="NUMBER", help="with its country code")
     c.add_argument("--text", required=True)

@@ -22,6 +22,7 @@ log = Logger()
 BEHAVIOUR = (
     "delivery_delay", "delivered_weight", "undeliverable_weight", "expired_weight",
     "rejected_weight", "throttled_rate", "system_error_rate", "drop_rate", "drop_after",
+    "slow_rate", "slow_delay",
 )  # fmt: skip
 
 
@@ -65,6 +66,16 @@ def run_simulator(args: argparse.Namespace, reactor: Any, stderr: TextIO) -> int
         serverFromString(reactor, args.listen).listen(factory).addCallbacks(listened, failed)
 
     reactor.callWhenRunning(start)
-    reactor.addSystemEventTrigger("before", "shutdown", factory.stop)
+
+    def totals() -> None:
+        factory.stop()
+        log.info(
+            "simulator totals: accepted={accepted} duplicates={duplicates} slow={slow}",
+            accepted=factory.accepted,
+            duplicates=factory.duplicates,
+            slow=factory.slow,
+        )
+
+    reactor.addSystemEventTrigger("before", "shutdown", totals)
     reactor.run()
     return exit_code[0]

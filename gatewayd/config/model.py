@@ -199,6 +199,8 @@ class SimulatorConfig:
     system_error_rate: float = checked(0.0, check=_rate)
     drop_rate: float = checked(0.0, check=_rate)
     drop_after: int = checked(0, check=_not_negative)
+    slow_rate: float = checked(0.0, check=_rate)
+    slow_delay: float = checked(0.0, check=_not_negative)
 
 
 def _no_tables() -> tuple[Mapping[str, Any], ...]:

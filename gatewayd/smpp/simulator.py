@@ -58,7 +58,9 @@ class Behaviour:
     In order: with ``drop_rate`` (or once ``drop_after`` submissions were answered on the
     connection, if not 0) the connection is closed and the submission never answered; then
     ``throttled_rate`` answers ESME_RTHROTTLED and ``system_error_rate`` ESME_RSYSERR; anything
-    else is accepted and its final state drawn from ``receipt_weights``.
+    else is accepted and its final state drawn from ``receipt_weights``. A ``slow_rate`` share
+    of the submissions not dropped is handled only after ``slow_delay`` seconds (a slow SMSC):
+    its answer, and its receipt's delay, start then.
     """
 
     receipt_weights: Mapping[str, float] = field(default_factory=_always_delivered)
@@ -66,6 +68,8 @@ class Behaviour:
     system_error_rate: float = 0.0
     drop_rate: float = 0.0
     drop_after: int = 0
+    slow_rate: float = 0.0
+    slow_delay: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = set(self.receipt_weights) - set(FINAL_STATES)
@@ -74,11 +78,14 @@ class Behaviour:
         weights = self.receipt_weights.values()
         if any(weight < 0 for weight in weights) or sum(weights) <= 0:
             raise ValueError("receipt weights must be 0 or more, and not all 0")
-        for rate in (self.throttled_rate, self.system_error_rate, self.drop_rate):
+        rates = (self.throttled_rate, self.system_error_rate, self.drop_rate, self.slow_rate)
+        for rate in rates:
             if not 0 <= rate <= 1:
                 raise ValueError(f"rate {rate} is not between 0 and 1")
         if self.drop_after < 0:
             raise ValueError("drop_after must be 0 or more")
+        if self.slow_delay < 0:
+            raise ValueError("slow_delay must be 0 or more")
 
     @classmethod
     def always(cls, stat: str) -> Behaviour:
@@ -100,6 +107,8 @@ class Behaviour:
             system_error_rate=config.system_error_rate,
             drop_rate=config.drop_rate,
             drop_after=config.drop_after,
+            slow_rate=config.slow_rate,
+            slow_delay=config.slow_delay,
         )
 
 
@@ -125,6 +134,12 @@ def fate(behaviour: Behaviour, rng: random.Random, answered: int) -> Refuse | Dr
     if rng.random() < behaviour.system_error_rate:
         return Refuse(p.ESME_RSYSERR)
     return None
+
+
+def is_slow(behaviour: Behaviour, rng: random.Random) -> bool:
+    """Whether a submission not dropped is answered after ``slow_delay``. No draw is made
+    when ``slow_rate`` is 0, so the other draws of a seeded run stay as they were."""
+    return bool(behaviour.slow_rate) and rng.random() < behaviour.slow_rate
 
 
 def final_state(behaviour: Behaviour, rng: random.Random) -> str:
@@ -195,9 +210,28 @@ class SimulatorSession(SmscSession[str]):
             self._transport.loseConnection()
             return Deferred()  # never answered: the connection is gone
         self.answered += 1
+        simulator = self.simulator
+        if is_slow(simulator.behaviour, simulator.rng):
+            simulator.slow += 1
+            later: Deferred[Pdu] = Deferred()
+            timer = call_later(
+                simulator.clock, simulator.behaviour.slow_delay, self._late, pdu, decision, later
+            )
+            simulator.track(timer)
+            return later
+        return self._answer(pdu, decision)
+
+    def _answer(self, pdu: Pdu, decision: Refuse | None) -> Deferred[Pdu] | Pdu:
         if isinstance(decision, Refuse):
             return p.response_to(pdu, decision.status)
         return super().handle_request(pdu)
+
+    def _late(self, pdu: Pdu, decision: Refuse | None, later: Deferred[Pdu]) -> None:
+        answer = self._answer(pdu, decision)
+        if isinstance(answer, Deferred):
+            answer.chainDeferred(later)
+        else:
+            later.callback(answer)
 
 
 class SimulatorFactory(SmppServerFactory[str]):
@@ -231,6 +265,7 @@ class SimulatorFactory(SmppServerFactory[str]):
         self._seen: dict[bytes, str] = {}
         self.duplicates = 0
         self.accepted = 0
+        self.slow = 0  # submissions answered after slow_delay
 
     @classmethod
     def from_config(
@@ -242,11 +277,15 @@ class SimulatorFactory(SmppServerFactory[str]):
         return SimulatorSession(self)
 
     def stop(self) -> None:
-        """Cancel receipts not yet due."""
+        """Cancel receipts and slow answers not yet due."""
         for timer in self._timers:
             if timer.active():
                 timer.cancel()
         self._timers.clear()
+
+    def track(self, timer: DelayedCall) -> None:
+        """A timer :meth:`stop` cancels (receipts and slow answers not yet due)."""
+        self._timers.add(timer)  # pruned of the fired ones as receipts fall due
 
     def waiting(self, system_id: str) -> int:
         """How many receipts wait for ``system_id`` to bind a receiver."""

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from twisted.internet.task import Clock
 
+from gatewayd.cli import _parser
+from gatewayd.config import load_config
 from gatewayd.config.model import SimulatorConfig
+from gatewayd.errors import ConfigError
+from gatewayd.simrun import simulator_config
 from gatewayd.smpp import pdu as p
 from gatewayd.smpp.receipts import (
     TAG_MESSAGE_PAYLOAD,
@@ -320,3 +325,84 @@ def test_a_dropped_submit_multi_sends_nothing(clock: Clock) -> None:
     esme.request(p.SUBMIT_MULTI, fields)  # type: ignore[arg-type]
     clock.advance(2)
     assert esme.received() == [] and esme.closing
+
+
+def test_slow_answers_come_after_the_delay(clock: Clock) -> None:
+    # Every submission slow: no answer until slow_delay has passed on the clock, then the
+    # answer, and the receipt delivery_delay (2 s) after that.
+    simulator = _simulator(clock, behaviour=Behaviour(slow_rate=1.0, slow_delay=3.0))
+    esme = _bound(simulator)
+    esme.request(p.SUBMIT_SM, {"destination_addr": b"1", "registered_delivery": 1})
+    clock.advance(2.9)
+    assert esme.received() == []
+    clock.advance(0.1)
+    answer = esme.one()
+    assert (answer.command_id, answer.status) == (p.SUBMIT_SM_RESP, p.ESME_ROK)
+    assert simulator.slow == 1
+    clock.advance(1.9)
+    assert esme.received() == []
+    clock.advance(0.1)
+    assert is_receipt(esme.one())
+
+
+def test_slow_rate_is_a_share_and_refusals_can_be_slow_too(clock: Clock) -> None:
+    behaviour = Behaviour(slow_rate=0.25, slow_delay=1.0, throttled_rate=0.5)
+    simulator = _simulator(clock, behaviour=behaviour)
+    esme = _bound(simulator)
+    for _ in range(1000):
+        esme.request(p.SUBMIT_SM, {"destination_addr": b"1"})
+    at_once = esme.received()
+    assert abs(len(at_once) - 750) < 50, len(at_once)
+    clock.advance(1.0)
+    late = esme.received()
+    assert len(at_once) + len(late) == 1000 and simulator.slow == len(late)
+    assert {pdu.status for pdu in late} == {p.ESME_ROK, p.ESME_RTHROTTLED}
+
+
+def test_slow_answers_not_due_are_cancelled_by_stop(clock: Clock) -> None:
+    simulator = _simulator(clock, behaviour=Behaviour(slow_rate=1.0, slow_delay=1.0))
+    esme = _bound(simulator)
+    esme.request(p.SUBMIT_SM, {"destination_addr": b"1"})
+    simulator.stop()
+    clock.advance(5)
+    assert esme.received() == []
+
+
+def test_no_slow_rate_draws_nothing_more(clock: Clock) -> None:
+    # slow_rate 0 makes no draw: a seeded run's ids stay what they were before slow answers.
+    plain = _bound(_simulator(clock, behaviour=Behaviour()))
+    ids = [plain.submit().fields["message_id"] for _ in range(5)]
+    again = _bound(_simulator(clock, behaviour=Behaviour(slow_rate=0.0, slow_delay=9.0)))
+    assert [again.submit().fields["message_id"] for _ in range(5)] == ids
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [({"slow_rate": 1.5}, "between 0 and 1"), ({"slow_delay": -1.0}, "slow_delay")],
+)
+def test_nonsense_slow_answers_are_refused(kwargs: dict[str, float], key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        Behaviour(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("line", "key"), [("slow_rate = 2.0", "slow_rate"), ("slow_delay = -1", "slow_delay")]
+)
+def test_bad_slow_keys_are_a_config_error_naming_the_key(
+    tmp_path: Path, line: str, key: str
+) -> None:
+    path = tmp_path / "sim.toml"
+    path.write_text(f"[simulator]\n{line}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"simulator\.{key}: "):
+        load_config(path, environ={})
+
+
+def test_slow_answers_from_config_and_command_line(clock: Clock) -> None:
+    config = SimulatorConfig(slow_rate=0.1, slow_delay=2.5)
+    behaviour = SimulatorFactory.from_config(clock, config).behaviour
+    assert (behaviour.slow_rate, behaviour.slow_delay) == (0.1, 2.5)
+    args = _parser().parse_args(["smsc-sim", "--listen", "tcp:0", "--slow-rate", "0.2"])
+    assert simulator_config(args).slow_rate == 0.2
+    bad = _parser().parse_args(["smsc-sim", "--listen", "tcp:0", "--slow-delay", "-2"])
+    with pytest.raises(ConfigError, match="slow_delay"):
+        simulator_config(bad)
