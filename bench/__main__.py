@@ -21,6 +21,7 @@ from bench import (
     numbers_cost,
     pipeline,
     routing_cost,
+    soak,
 )
 
 BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "pipeline": pipeline.main,
     "fairshare": fairshare.main,
+    "soak": soak.main,
 }
 
 

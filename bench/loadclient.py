@@ -2,10 +2,20 @@
 gateway's, and it drives the gateway only as a customer's application would, over SMPP.
 
 ``python -m bench.loadclient --host H --port P --system-id S --window W --count N --parts 1|3
-[--receipts] [--timeout 120] [--binds 1]``; the password comes from $BENCH_PASSWORD, never
-from the command line. It binds transceiver(s), keeps W submit_sm outstanding per bind, answers
-every deliver_sm, waits for the receipts it expects (one per acknowledged submit_sm, as an
-SMSC sends them), unbinds and prints one JSON object.
+[--receipts] [--timeout 120] [--binds 1] [--rate R [--duration S] [--interval 10]
+[--acked-file F]]``; the password comes from $BENCH_PASSWORD, never from the command line. It
+binds transceiver(s), keeps W submit_sm outstanding per bind, answers every deliver_sm, waits
+for the receipts it expects (one per acknowledged submit_sm, as an SMSC sends them), unbinds
+and prints one JSON object.
+
+With ``--rate R`` (paced mode) it offers R messages per second, steadily, for ``--duration``
+seconds (``--count`` defaults to R x duration): the window only caps what is outstanding, and
+a message it holds back for a full window is sent late (``backlog``). Every ``--interval``
+seconds it prints one JSON line ``{"interval": ...}`` with that interval's submits, answers,
+ESME_RTHROTTLED and other errors, receipts, backlog and submit_sm_resp latency p50/p95/p99/max,
+as the run goes (a run cut short keeps what it printed); the summary, last, also holds them
+all. Throttled messages are not sent again. ``--acked-file`` gets the acknowledged message ids,
+one a line, for the caller to look up.
 
 The hot loop must stay well above 10,000 submit_sm/s on its own: frames are spliced from
 pre-encoded pieces (only the sequence number, destination and concatenation reference
@@ -62,6 +72,39 @@ class Plan:
     receipts: bool
     timeout: float
     binds: int
+    rate: float = 0.0  # messages per second; 0: as fast as the window allows
+    interval: float = 10.0
+
+
+@dataclass
+class Interval:
+    """What happened in one interval of a paced run."""
+
+    sent: int = 0
+    answered: int = 0
+    acked: int = 0
+    throttled: int = 0
+    errors: int = 0
+    receipts: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def report(self, start: float, end: float, backlog: int) -> dict[str, Any]:
+        ordered = sorted(self.latencies)
+        return {
+            "start_s": round(start, 3),
+            "end_s": round(end, 3),
+            "sent": self.sent,
+            "answered": self.answered,
+            "acked": self.acked,
+            "throttled": self.throttled,
+            "errors": self.errors,
+            "receipts": self.receipts,
+            "backlog": backlog,
+            "p50_ms": round(percentile(ordered, 0.50), 3),
+            "p95_ms": round(percentile(ordered, 0.95), 3),
+            "p99_ms": round(percentile(ordered, 0.99), 3),
+            "max_ms": round(ordered[-1] * 1000, 3) if ordered else 0.0,
+        }
 
 
 @dataclass(frozen=True)
@@ -135,6 +178,13 @@ class Totals:
     last_receipt: float = 0.0
     parts_left: bytearray = field(default_factory=bytearray)
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Messages that may be taken from the supply by now: all of them, unless paced.
+    allowed: int = 0
+    now: Interval = field(default_factory=Interval)
+    intervals: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.allowed = 0 if self.plan.rate else self.plan.count
 
     def check_done(self) -> None:
         plan = self.plan
@@ -194,7 +244,7 @@ class Esme(asyncio.Protocol):
     def fill(self) -> None:
         """Send parts until the window is full or the supply runs out, in one write."""
         totals, pieces, window = self.totals, self.pieces, self.totals.plan.window
-        count, nparts = totals.plan.count, len(pieces)
+        count, nparts = totals.allowed, len(pieces)
         frames: list[bytes] = []
         now = time.perf_counter()
         sent_at, sequence, part = self.sent_at, self.sequence, self.part
@@ -220,6 +270,7 @@ class Esme(asyncio.Protocol):
             if not totals.sent:
                 totals.first_send = now
             totals.sent += sent
+            totals.now.sent += sent
             self.outstanding += sent
             assert self.transport is not None
             self.transport.write(b"".join(frames))
@@ -263,16 +314,25 @@ class Esme(asyncio.Protocol):
             self.totals.errors["unexpected submit_sm_resp"] += 1
             return
         totals = self.totals
+        interval = totals.now
         self.outstanding -= 1
         totals.answered += 1
-        totals.latencies.append(now - sent[0])
+        interval.answered += 1
+        latency = now - sent[0]
+        totals.latencies.append(latency)
+        interval.latencies.append(latency)
         totals.last_resp = now
         message = sent[1]
         if status:
             totals.errors[p.status_name(status)] += 1
+            if status == p.ESME_RTHROTTLED:
+                interval.throttled += 1
+            else:
+                interval.errors += 1
             totals.parts_left[message] = 255  # never counts as acknowledged
             return
         totals.acked += 1
+        interval.acked += 1
         totals.acked_ids.add(frame[16 : frame.index(b"\0", 16)])
         left = totals.parts_left[message] - 1
         totals.parts_left[message] = left
@@ -290,6 +350,7 @@ class Esme(asyncio.Protocol):
             return
         if pdu.int_field("esm_class") & ESM_RECEIPT:
             totals.receipts += 1
+            totals.now.receipts += 1
             totals.last_receipt = time.perf_counter()
             receipted = pdu.tlv(RECEIPTED_MESSAGE_ID)
             if receipted is not None:
@@ -344,20 +405,54 @@ async def unbind(esme: Esme) -> None:
     await asyncio.wait_for(esme.closed, UNBIND_WAIT)
 
 
-async def run(plan: Plan) -> dict[str, Any]:
+#: How often a paced run releases the messages due (and ends an interval when one is over).
+TICK = 0.005
+
+
+async def pace(totals: Totals, esmes: list[Esme]) -> None:
+    """Release ``rate`` messages a second to the binds, and print each interval's figures."""
+    plan = totals.plan
+    start = time.perf_counter()
+    interval_start = 0.0
+    while True:
+        elapsed = time.perf_counter() - start
+        totals.allowed = min(plan.count, int(plan.rate * elapsed) + 1)
+        for esme in esmes:
+            if esme.sending:
+                esme.fill()
+        if elapsed - interval_start >= plan.interval or totals.done.is_set():
+            backlog = totals.allowed - totals.next_message
+            report = totals.now.report(interval_start, elapsed, backlog)
+            totals.intervals.append(report)
+            print(json.dumps({"interval": report}), flush=True)
+            totals.now, interval_start = Interval(), elapsed
+            if totals.done.is_set():
+                return
+        totals.check_done()
+        await asyncio.sleep(TICK)
+
+
+async def run(plan: Plan, acked_file: str | None = None) -> dict[str, Any]:
     templates = pieces(plan.parts, plan.receipts)
     totals = Totals(plan, parts_left=bytearray([plan.parts]) * plan.count)
     esmes = [await bind(plan, totals, templates) for _ in range(plan.binds)]
     for esme in esmes:
         esme.start()
+    pacing = asyncio.ensure_future(pace(totals, esmes)) if plan.rate else None
     totals.check_done()
     timed_out = False
     try:
         await asyncio.wait_for(totals.done.wait(), plan.timeout)
     except TimeoutError:
         timed_out = True
+    if pacing is not None:
+        totals.done.set()  # the last, partial interval is reported
+        await pacing
     for esme in esmes:
         await unbind(esme)
+    if acked_file:
+        with open(acked_file, "wb") as out:
+            out.writelines(message_id + b"\n" for message_id in totals.acked_ids)
     return summary(totals, timed_out)
 
 
@@ -397,10 +492,23 @@ def summary(totals: Totals, timed_out: bool) -> dict[str, Any]:
         "p99_ms": round(percentile(ordered, 0.99), 3),
         "max_ms": round(ordered[-1] * 1000, 3) if ordered else 0.0,
         "timed_out": timed_out,
+        **paced(totals, ordered),
     }
 
 
-def parse(argv: list[str], environ: dict[str, str]) -> Plan:
+def paced(totals: Totals, ordered: list[float]) -> dict[str, Any]:
+    """The summary's extra keys in paced mode."""
+    if not totals.plan.rate:
+        return {}
+    return {
+        "rate": totals.plan.rate,
+        "throttled": totals.errors.get(p.status_name(p.ESME_RTHROTTLED), 0),
+        "p95_ms": round(percentile(ordered, 0.95), 3),
+        "intervals": totals.intervals,
+    }
+
+
+def parse(argv: list[str], environ: dict[str, str]) -> tuple[Plan, str | None]:
     parser = argparse.ArgumentParser(
         prog="python -m bench.loadclient",
         description=__doc__,
@@ -410,30 +518,42 @@ def parse(argv: list[str], environ: dict[str, str]) -> Plan:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--system-id", required=True)
     parser.add_argument("--window", type=int, default=10, help="submit_sm outstanding per bind")
-    parser.add_argument("--count", type=int, required=True, help="messages to send")
+    parser.add_argument("--count", type=int, help="messages to send")
     parser.add_argument("--parts", type=int, choices=(1, 3), default=1)
     parser.add_argument("--receipts", action="store_true", help="ask for and await receipts")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds for it all")
     parser.add_argument("--binds", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=0.0, help="paced: messages per second")
+    parser.add_argument("--duration", type=float, help="paced: seconds of load (sets --count)")
+    parser.add_argument("--interval", type=float, default=10.0, help="paced: seconds per report")
+    parser.add_argument("--acked-file", help="write the acknowledged message ids here")
     args = parser.parse_args(argv)
     password = environ.get(PASSWORD_ENV, "")
     if not password:
         parser.error(f"set ${PASSWORD_ENV} to the bind password")
+    if args.rate < 0 or args.interval <= 0:
+        parser.error("--rate must be 0 or more and --interval more than 0")
+    if args.duration is not None:
+        if not args.rate or args.count is not None:
+            parser.error("--duration goes with --rate, instead of --count")
+        args.count = math.ceil(args.rate * args.duration)
+    if args.count is None:
+        parser.error("give --count (or --rate and --duration)")
     if args.window < 1 or args.count < 1 or args.binds < 1:
         parser.error("--window, --count and --binds must be at least 1")
     return Plan(
         args.host, args.port, args.system_id, password, args.window, args.count, args.parts,
-        args.receipts, args.timeout, args.binds,
-    )  # fmt: skip
+        args.receipts, args.timeout, args.binds, args.rate, args.interval,
+    ), args.acked_file  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
-    plan = parse(argv, dict(os.environ))
+    plan, acked_file = parse(argv, dict(os.environ))
     # The hot loop makes no reference cycles; collections would only add pauses to the
     # latencies being measured, as the latency list and id set grow.
     gc.disable()
     try:
-        result = asyncio.run(run(plan))
+        result = asyncio.run(run(plan, acked_file))
     except (OSError, ConnectionError, TimeoutError) as error:
         print(f"loadclient: {error or type(error).__name__}", file=sys.stderr)
         return 1

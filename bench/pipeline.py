@@ -229,11 +229,17 @@ def loadclient(
 
 
 @contextmanager
-def sink(work: Path) -> Iterator[tuple[Process, int]]:
-    """``gatewayd smsc-sim`` on a port of its choosing (read back from its log: no race)."""
+def sink(work: Path, flags: Sequence[str] = ()) -> Iterator[tuple[Process, int]]:
+    """``gatewayd smsc-sim`` on a port of its choosing (read back from its log: no race);
+    ``flags`` are more of its options (a later --delivery-delay wins)."""
     process = Process(
         gatewayd(
-            "smsc-sim", "--listen", "tcp:0:interface=127.0.0.1", "--delivery-delay", DELIVERY_DELAY
+            "smsc-sim",
+            "--listen",
+            "tcp:0:interface=127.0.0.1",
+            "--delivery-delay",
+            DELIVERY_DELAY,
+            *flags,
         ),
         work,
         dict(os.environ),

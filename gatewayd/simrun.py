@@ -14,6 +14,7 @@ from gatewayd.config._schema import parse
 from gatewayd.endpoints import endpoint_error
 from gatewayd.errors import ConfigError
 from gatewayd.logsetup import start_logging
+from gatewayd.smpp import pdu as p
 from gatewayd.smpp.simulator import SimulatorFactory
 
 log = Logger()
@@ -70,9 +71,12 @@ def run_simulator(args: argparse.Namespace, reactor: Any, stderr: TextIO) -> int
     def totals() -> None:
         factory.stop()
         log.info(
-            "simulator totals: accepted={accepted} duplicates={duplicates} slow={slow}",
+            "simulator totals: accepted={accepted} duplicates={duplicates} drops={drops}"
+            " throttled={throttled} slow={slow}",
             accepted=factory.accepted,
             duplicates=factory.duplicates,
+            drops=factory.drops,
+            throttled=factory.refused[p.ESME_RTHROTTLED],
             slow=factory.slow,
         )
 

@@ -11,6 +11,7 @@ of its own with its own id and receipt, as on a real SMSC. All chance comes from
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -207,6 +208,7 @@ class SimulatorSession(SmscSession[str]):
         decision = fate(self.simulator.behaviour, self.simulator.rng, self.answered)
         if isinstance(decision, Drop):
             log.info("dropping the connection of {system_id}", system_id=self.system_id)
+            self.simulator.drops += 1
             self._transport.loseConnection()
             return Deferred()  # never answered: the connection is gone
         self.answered += 1
@@ -223,6 +225,7 @@ class SimulatorSession(SmscSession[str]):
 
     def _answer(self, pdu: Pdu, decision: Refuse | None) -> Deferred[Pdu] | Pdu:
         if isinstance(decision, Refuse):
+            self.simulator.refused[decision.status] += 1
             return p.response_to(pdu, decision.status)
         return super().handle_request(pdu)
 
@@ -266,6 +269,8 @@ class SimulatorFactory(SmppServerFactory[str]):
         self.duplicates = 0
         self.accepted = 0
         self.slow = 0  # submissions answered after slow_delay
+        self.drops = 0  # connections dropped on a submission
+        self.refused: Counter[int] = Counter()  # command_status -> submissions refused
 
     @classmethod
     def from_config(

@@ -20,7 +20,7 @@ from twisted.internet.utils import getProcessOutputAndValue
 from gatewayd.config.model import SmppServerConfig
 from gatewayd.smpp.concat import UDHI, parse_udh
 from gatewayd.smpp.pdu import Pdu
-from gatewayd.smpp.simulator import SimulatorFactory
+from gatewayd.smpp.simulator import Behaviour, SimulatorFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,7 +76,7 @@ def load(sink: SimulatorFactory, *args: str) -> Generator[Deferred[Any], Any, di
         if stopping is not None:
             yield stopping
     assert code == 0, err.decode()
-    result: dict[str, Any] = json.loads(out)
+    result: dict[str, Any] = json.loads(out.splitlines()[-1])  # paced: intervals first
     return result
 
 
@@ -141,3 +141,24 @@ def test_password_only_from_the_environment() -> Generator[Deferred[Any], Any, N
     env = {k: v for k, v in os.environ.items() if k != "BENCH_PASSWORD"}
     _, err, code = yield getProcessOutputAndValue(sys.executable, argv, env=env, path=str(ROOT))
     assert code == 2 and b"BENCH_PASSWORD" in err
+
+
+@inline_callbacks
+def test_paced_mode_keeps_a_steady_rate_and_reports_each_interval() -> Generator[
+    Deferred[Any], Any, None
+]:
+    # 400 msg/s for 2 s, a tenth throttled by the SMSC: the client sends them at that rate
+    # (not in one blast), says so per half second, and does not send the throttled ones again.
+    sink = SimulatorFactory(reactor, 0.01, behaviour=Behaviour(throttled_rate=0.1))
+    args = ("--rate", "400", "--duration", "2", "--interval", "0.5", "--window", "50")
+    result = yield from load(sink, *args, "--receipts")
+    intervals = result["intervals"]
+    assert result["messages"] == 800
+    assert sum(i["sent"] for i in intervals) == result["submits"] == 800
+    # Each full interval of the load offers about 200 (400/s x 0.5 s), none all at once.
+    during = [i for i in intervals if i["end_s"] <= 2.0 and i["end_s"] - i["start_s"] >= 0.5]
+    assert during and all(150 <= i["sent"] <= 250 for i in during), intervals
+    assert result["throttled"] == sum(i["throttled"] for i in intervals) > 0
+    assert result["acked"] + result["throttled"] == 800
+    assert result["receipts"] == result["acked"] == sum(i["receipts"] for i in intervals)
+    assert all(i["p50_ms"] <= i["p95_ms"] <= i["p99_ms"] <= i["max_ms"] for i in during)
